@@ -1,0 +1,308 @@
+"""`DocSearch`: the library facade for chat backends and the CLI: open, ingest, search, remove."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from docsearch.config import Settings
+from docsearch.errors import DocsearchError
+from docsearch.ingest import Batcher, IngestReport, ingest_paths
+from docsearch.search import Filters, Hit, clean_query, search
+
+if TYPE_CHECKING:
+    from docsearch.encoder import Encoder
+    from indexer import Index
+
+log = logging.getLogger(__name__)
+
+__version__ = "0.1.0"
+
+
+class DocSearch:
+    """A searchable collection of documents stored in one index directory.
+
+    Opening is cheap: the encoder (and torch) load on first use, and an index that does not
+    exist yet is created on the first write. One object may be shared by many threads:
+    searches run concurrently; writes are serialised here and, across processes, by the
+    index's write lock.
+
+    Args:
+        index: the index directory (default: `$DOCSEARCH_INDEX`, else `<home>/index`).
+        model: an encoder model directory (default: the shipped model).
+        device: `auto`, `cpu` or `cuda`.
+        settings: full settings; `index`, `model` and `device` override its fields.
+        wait_seconds: how long a write waits for another process's write to finish.
+    """
+
+    def __init__(
+        self,
+        index: str | Path | None = None,
+        *,
+        model: str | Path | None = None,
+        device: str | None = None,
+        settings: Settings | None = None,
+        wait_seconds: float = 30.0,
+    ) -> None:
+        base = settings or Settings.load()
+        overrides: dict[str, Any] = {
+            "index": Path(index) if index is not None else None,
+            "model": Path(model) if model is not None else None,
+            "device": device,
+        }
+        self.settings = Settings.load(
+            **{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
+        )
+        self.wait_seconds = wait_seconds
+        self._encoder: Encoder | None = None
+        self._index: Index | None = None
+        self._lock = threading.RLock()
+        self._write_lock = threading.Lock()
+
+    # -- parts, loaded on demand -------------------------------------------------------------
+
+    @property
+    def path(self) -> Path:
+        """The index directory."""
+        return self.settings.index
+
+    @property
+    def encoder(self) -> Encoder:
+        """The sentence encoder (loaded on first use)."""
+        with self._lock:
+            if self._encoder is None:
+                from docsearch.encoder import Encoder
+
+                if self.settings.threads:
+                    import torch
+
+                    torch.set_num_threads(self.settings.threads)
+                self._encoder = Encoder.load(self.settings.model, device=self.settings.device)
+            return self._encoder
+
+    def _open(self, *, create: bool) -> Index:
+        """The index, opened once; created (for the encoder's model) when `create` is set.
+
+        Raises:
+            IndexNotFound: no index yet and `create` is False.
+            ModelMismatch: the index was built with another model.
+        """
+        with self._lock:
+            if self._index is None:
+                from indexer import Index
+
+                if create and not Index.exists(self.path):
+                    encoder = self.encoder
+                    self._index = Index.create(
+                        self.path,
+                        dim=encoder.dim,
+                        model_name=encoder.name,
+                        model_fingerprint=encoder.fingerprint,
+                        tokenizer_version=encoder.tokenizer.version,
+                        docsearch_version=__version__,
+                    )
+                else:
+                    fingerprint = self.encoder.fingerprint if create else None
+                    self._index = Index.open(self.path, model_fingerprint=fingerprint)
+            return self._index
+
+    def _check_model(self, index: Index) -> None:
+        manifest = index.manifest
+        if manifest.model_fingerprint != self.encoder.fingerprint:
+            from indexer.errors import ModelMismatch
+
+            raise ModelMismatch(
+                f"index at {self.path} was built with model {manifest.model_name} "
+                f"({manifest.model_fingerprint}); you loaded {self.encoder.name} "
+                f"({self.encoder.fingerprint}); run `docsearch ingest --rebuild PATH...` "
+                "or use the model the index was built with"
+            )
+
+    # -- writing -------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        prune: bool = True,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders (recursive); unchanged files are skipped.
+
+        Unreadable files are reported in the result's `failed` list; everything else is
+        still ingested.
+        """
+        with self._write_lock:
+            index = self._open(create=True)
+            return ingest_paths(
+                index,
+                self.encoder,
+                list(paths),
+                prune=prune,
+                wait_seconds=self.wait_seconds,
+                progress=progress,
+            )
+
+    def add_text(self, name: str, text: str, *, metadata: dict[str, Any] | None = None) -> int:
+        """Add (or replace) a document from text; `name` is its path in results.
+
+        Returns:
+            The number of sentences indexed.
+
+        Raises:
+            UnreadableDocument: the text holds nothing to index.
+        """
+        from docsearch.documents import SUPPORTED_TYPES, read_bytes
+
+        # Text of no known markup type is read as plain text; the name stays as given.
+        suffix = Path(name).suffix.lower()
+        label = name if suffix in SUPPORTED_TYPES and suffix != ".pdf" else name + ".txt"
+        document = replace(read_bytes(label, text.encode("utf-8")), path=name)
+        return self._add_document(document, metadata)
+
+    def add_bytes(self, name: str, data: bytes, *, metadata: dict[str, Any] | None = None) -> int:
+        """Add (or replace) an uploaded file; the format comes from `name`'s extension.
+
+        Nothing is written outside the index: `name` is only a label.
+
+        Returns:
+            The number of sentences indexed.
+
+        Raises:
+            UnreadableDocument: the bytes cannot be read as that format.
+        """
+        from docsearch.documents import read_bytes
+
+        return self._add_document(read_bytes(name, data), metadata)
+
+    def _add_document(self, document: Any, metadata: dict[str, Any] | None) -> int:
+        with self._write_lock:
+            index = self._open(create=True)
+            written = [0]
+
+            def count(_: Any, n: int) -> None:
+                written[0] += n
+
+            with index.writer(wait_seconds=self.wait_seconds) as writer:
+                batcher = Batcher(writer, self.encoder, on_written=count)
+                batcher.add(document, metadata)
+                batcher.flush()
+            return written[0]
+
+    def remove(self, *paths: str | Path) -> int:
+        """Remove documents by path (as shown in results); returns how many were removed."""
+        with self._write_lock:
+            index = self._open(create=False)
+            removed = 0
+            with index.writer(wait_seconds=self.wait_seconds) as writer:
+                for path in paths:
+                    for candidate in dict.fromkeys((str(path), os.path.abspath(path))):
+                        if writer.remove_document(candidate):
+                            removed += 1
+                            break
+            return removed
+
+    def rebuild(self) -> None:
+        """Delete the index directory so the next ingest starts from scratch."""
+        with self._write_lock, self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+            from indexer import Index
+
+            if Index.exists(self.path):
+                shutil.rmtree(self.path)
+
+    # -- reading -------------------------------------------------------------------------------
+
+    def search(
+        self,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        *,
+        path_glob: str | None = None,
+        types: Sequence[str] | None = None,
+        context: int | None = None,
+    ) -> list[Hit]:
+        """The k best documents for `query`, each with its best sentence.
+
+        Raises:
+            IndexNotFound: nothing has been ingested yet.
+            EmptyQuery: the query holds no text.
+        """
+        return self.search_many([query], k, mode, path_glob=path_glob, types=types, context=context)[0]
+
+    def search_many(
+        self,
+        queries: Sequence[str],
+        k: int | None = None,
+        mode: str | None = None,
+        *,
+        path_glob: str | None = None,
+        types: Sequence[str] | None = None,
+        context: int | None = None,
+    ) -> list[list[Hit]]:
+        """Run many queries at once (queries are encoded in one batch)."""
+        k = k or self.settings.k
+        mode = mode or self.settings.mode
+        context = self.settings.context if context is None else context
+        index = self._open(create=False)
+        cleaned = [clean_query(q) for q in queries]
+        vectors = None
+        if mode != "lexical":
+            self._check_model(index)
+            vectors = self.encoder.encode(cleaned)
+        filters = Filters(path_glob, tuple(types) if types else None)
+        return [
+            search(
+                index,
+                None if vectors is None else vectors[i],
+                q,
+                k=k,
+                mode=mode,
+                filters=filters,
+                context=context,
+            )
+            for i, q in enumerate(cleaned)
+        ]
+
+    def status(self) -> dict[str, Any]:
+        """Counts, model and size of the index.
+
+        Raises:
+            IndexNotFound: nothing has been ingested yet.
+        """
+        index = self._open(create=False)
+        documents, sentences = index.counts()
+        manifest = index.manifest
+        return {
+            "index": str(self.path),
+            "documents": documents,
+            "sentences": sentences,
+            "model": manifest.model_name,
+            "model_fingerprint": manifest.model_fingerprint,
+            "dim": manifest.dim,
+            "faiss_factory": manifest.faiss_factory,
+            "format_version": manifest.format_version,
+            "disk_bytes": index.disk_bytes(),
+        }
+
+    def close(self) -> None:
+        """Release the index (the object can be opened again by using it)."""
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+                self._index = None
+
+    def __enter__(self) -> DocSearch:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,276 @@
+"""The `docsearch` command: parse arguments, call `DocSearch`, print results.
+
+Results go to stdout; progress, warnings and errors go to stderr. Errors raised on purpose
+(DocsearchError, IndexerError) become `Error: ...` and exit status 1 in one place
+(`ErrorTranslatingGroup`); anything else is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from docsearch.errors import DocsearchError
+from indexer.errors import IndexerError
+
+MODES = ("hybrid", "dense", "lexical")
+TYPES = ("text", "markdown", "rst", "html", "pdf")
+
+
+class ErrorTranslatingGroup(click.Group):
+    """A click group that turns our own errors into a one-line message and exit status 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (DocsearchError, IndexerError) as e:
+            raise click.ClickException(str(e)) from e
+
+
+def _setup_logging(verbosity: int) -> None:
+    level = {-1: logging.ERROR, 0: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    root = logging.getLogger("docsearch")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    logging.getLogger("indexer").handlers[:] = [handler]
+    logging.getLogger("indexer").setLevel(level)
+
+
+index_option = click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="DOCSEARCH_INDEX",
+    help="Index directory. [default: $DOCSEARCH_INDEX, else <home>/index, where home is "
+    "$DOCSEARCH_HOME or the per-user app directory, e.g. ~/.config/docsearch]",
+)
+device_option = click.option(
+    "--device",
+    type=click.Choice(["auto", "cpu", "cuda"]),
+    envvar="DOCSEARCH_DEVICE",
+    default="auto",
+    show_default=True,
+    help="Where the encoder runs; auto picks CUDA when present.",
+)
+model_option = click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    envvar="DOCSEARCH_MODEL",
+    help="Encoder model directory. [default: the model shipped with docsearch]",
+)
+
+
+def _open(index_dir: Path | None, model_dir: Path | None = None, device: str | None = None) -> Any:
+    from docsearch.api import DocSearch
+
+    return DocSearch(index_dir, model=model_dir, device=device)
+
+
+@click.group(cls=ErrorTranslatingGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More log output (-v: debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.version_option(package_name="docsearch")
+def cli(verbose: int, quiet: bool) -> None:
+    """Search your own documents by meaning.
+
+    \b
+    docsearch ingest ./docs              # read, split, encode and index a folder
+    docsearch query "how do tides work?" # best matching documents and sentences
+    docsearch status                     # what the index holds
+    """
+    _setup_logging(-1 if quiet else verbose)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@model_option
+@device_option
+@click.option("--rebuild", is_flag=True, help="Delete the index first and ingest from scratch.")
+@click.option(
+    "--prune/--no-prune",
+    default=True,
+    show_default=True,
+    help="Remove indexed documents under the given folders whose files are gone.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_context
+def ingest(
+    ctx: click.Context,
+    paths: tuple[Path, ...],
+    index_dir: Path | None,
+    model_dir: Path | None,
+    device: str,
+    rebuild: bool,
+    prune: bool,
+    as_json: bool,
+) -> None:
+    """Index the text, Markdown, reStructuredText, HTML and PDF files under PATHS.
+
+    Folders are read recursively. Files whose content has not changed since the last ingest
+    are skipped. A file that cannot be read is reported and the others are still ingested;
+    the exit status is then 1.
+    """
+    ds = _open(index_dir, model_dir, device)
+    if rebuild:
+        ds.rebuild()
+    with _Progress() as bar:
+        report = ds.ingest(paths, prune=prune, progress=bar.update)
+    for path, reason in report.failed:
+        click.echo(f"failed: {path}: {reason}", err=True)
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    click.echo(
+        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+        f"{report.removed} removed, {len(report.skipped)} skipped (unsupported type), "
+        f"{len(report.failed)} failed; {report.sentences} sentences in {report.seconds:.1f} s "
+        f"-> {ds.path}",
+        err=True,
+    )
+    if report.failed:
+        ctx.exit(1)
+
+
+class _Progress:
+    """A progress bar on stderr, shown only on a terminal."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __enter__(self) -> _Progress:
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        if self.bar is None:
+            self.bar = click.progressbar(length=total, label="ingesting", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(done - self.bar.pos)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+
+
+@cli.command()
+@click.argument("text", required=False)
+@click.option(
+    "--queries-file",
+    type=click.File("r", encoding="utf-8"),
+    help="Run one query per line of FILE ('-' for stdin); with --json prints one JSON object per line.",
+)
+@index_option
+@model_option
+@device_option
+@click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Results per query.")
+@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
+              help="dense: by meaning; lexical: by words (BM25); hybrid: both, fused.")
+@click.option("--path", "path_glob", help="Only documents whose path matches this glob, e.g. '*/notes/*'.")
+@click.option("--type", "types", type=click.Choice(TYPES), multiple=True, help="Only documents of this type (repeatable).")
+@click.option("--context", type=click.IntRange(0, 10), default=1, show_default=True,
+              help="Sentences of context before and after each match.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: an array of hits (one object per line with --queries-file).")
+def query(
+    text: str | None,
+    queries_file: Any,
+    index_dir: Path | None,
+    model_dir: Path | None,
+    device: str,
+    k: int,
+    mode: str,
+    path_glob: str | None,
+    types: tuple[str, ...],
+    context: int,
+    as_json: bool,
+) -> None:
+    """Find the documents that best match TEXT.
+
+    Each result shows the document, the page and line of its best sentence, the score
+    (higher is better) and the sentence with its context.
+    """
+    if (text is None) == (queries_file is None):
+        raise click.UsageError("give either TEXT or --queries-file")
+    ds = _open(index_dir, model_dir, device)
+    options = dict(k=k, mode=mode, path_glob=path_glob, types=types or None, context=context)
+    if queries_file is None:
+        hits = ds.search(text, **options)
+        if as_json:
+            click.echo(json.dumps([h.to_dict() for h in hits], ensure_ascii=False))
+        else:
+            _print_hits(hits)
+        return
+    queries = [line.rstrip("\n") for line in queries_file if line.strip()]
+    results = ds.search_many(queries, **options)
+    for q, hits in zip(queries, results):
+        if as_json:
+            click.echo(json.dumps({"query": q, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+        else:
+            click.echo(f"== {q}")
+            _print_hits(hits)
+
+
+def _display_path(path: str) -> str:
+    """Paths under the working directory are shown relative to it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith("..") or not os.path.isabs(path) else relative
+
+
+def _print_hits(hits: list[Any]) -> None:
+    if not hits:
+        click.echo("no matches", err=True)
+        return
+    for rank, hit in enumerate(hits, 1):
+        where = _display_path(hit.path)
+        where += f" p.{hit.page}" if hit.page is not None else ""
+        where += f":{hit.line}"
+        click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  score {hit.score:.4f}")
+        before = " ".join(hit.before)
+        after = " ".join(hit.after)
+        line = " ".join(
+            part for part in (before, click.style(hit.text, fg="green"), after) if part
+        )
+        click.echo(f"    {line}")
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True)
+@index_option
+def remove(paths: tuple[str, ...], index_dir: Path | None) -> None:
+    """Remove documents (by the path shown in results) from the index."""
+    ds = _open(index_dir)
+    removed = ds.remove(*paths)
+    click.echo(f"removed {removed} of {len(paths)} documents", err=True)
+    if removed < len(paths):
+        raise DocsearchError(
+            f"{len(paths) - removed} path(s) were not in the index; `docsearch status` shows what is"
+        )
+
+
+@cli.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def status(index_dir: Path | None, as_json: bool) -> None:
+    """Show what the index holds: documents, sentences, model and size on disk."""
+    info = _open(index_dir).status()
+    if as_json:
+        click.echo(json.dumps(info))
+        return
+    for key, value in info.items():
+        click.echo(f"{key}: {value}")
+
+
+if __name__ == "__main__":
+    cli()

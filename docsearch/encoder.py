@@ -1,0 +1,156 @@
+"""Batched, no-grad inference with the BiGRU encoder: list[str] -> float32[n, dim]."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from docsearch.errors import DocsearchError
+from docsearch.model import TOKENIZER_FILE, BiGRUEncoder, fingerprint, load_model
+from docsearch.model_config import WINDOW_OVERLAP
+from docsearch.splitting import window_spans
+from docsearch.tokenizer import Tokenizer
+
+log = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "bigru-minilm-v1"
+
+
+def shipped_model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """The directory of a model shipped inside the package."""
+    return Path(str(resources.files("docsearch") / "models" / name))
+
+
+def resolve_device(device: str) -> torch.device:
+    """Turn `auto|cpu|cuda` into a torch device (auto picks CUDA when present).
+
+    Raises:
+        DocsearchError: CUDA was asked for but is not available.
+    """
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise DocsearchError("--device cuda was given but no CUDA GPU is available; use --device cpu")
+    return torch.device(device)
+
+
+class Encoder:
+    """A loaded sentence encoder.
+
+    Args:
+        model: the network (switched to eval mode here).
+        tokenizer: its sentencepiece tokenizer.
+        name: a human name (directory name of the model).
+        fingerprint: content hash of the model files; the index manifest records it.
+        device: where the network runs.
+    """
+
+    def __init__(
+        self,
+        model: BiGRUEncoder,
+        tokenizer: Tokenizer,
+        *,
+        name: str,
+        fingerprint: str,
+        device: torch.device | None = None,
+    ) -> None:
+        self.device = device or torch.device("cpu")
+        self.model = model.to(self.device).eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.fingerprint = fingerprint
+
+    @classmethod
+    def load(cls, model_dir: str | Path | None = None, *, device: str = "auto") -> Encoder:
+        """Load a saved model; without `model_dir`, the model shipped in the package.
+
+        Raises:
+            ModelNotFound: `model_dir` holds no model.
+        """
+        directory = Path(model_dir) if model_dir is not None else shipped_model_dir()
+        model = load_model(directory)
+        tokenizer = Tokenizer.load(directory / TOKENIZER_FILE)
+        return cls(
+            model,
+            tokenizer,
+            name=directory.name,
+            fingerprint=fingerprint(directory),
+            device=resolve_device(device),
+        )
+
+    @property
+    def dim(self) -> int:
+        """Length of each output vector."""
+        return self.model.config.out_dim
+
+    @property
+    def max_tokens(self) -> int:
+        """The longest input encoded as one window; longer text is cut into overlapping windows."""
+        return self.model.config.max_tokens
+
+    def windows(self, text: str) -> list[tuple[int, int]]:
+        """Character spans of the overlapping windows that together cover `text`.
+
+        One span (the whole text) when it fits in `max_tokens` tokens.
+        """
+        spans = self.tokenizer.token_spans(text)
+        if len(spans) <= self.max_tokens:
+            return [(0, len(text))]
+        cuts = window_spans(len(spans), self.max_tokens, WINDOW_OVERLAP)
+        return [(spans[a][0], spans[b - 1][1]) for a, b in cuts]
+
+    def encode(
+        self, texts: Sequence[str], *, batch_size: int = 256, show_progress: bool = False
+    ) -> np.ndarray:
+        """Encode texts into unit vectors.
+
+        Texts longer than `max_tokens` are encoded window by window and the windows' vectors
+        averaged, so nothing is truncated.
+
+        Args:
+            texts: n strings (empty strings get a vector too).
+            batch_size: sentences per forward pass.
+            show_progress: log progress every few batches.
+
+        Returns:
+            float32[n, dim], each row of unit L2 norm.
+        """
+        ids = self.tokenizer.encode(list(texts))
+        pieces: list[list[int]] = []
+        owner: list[int] = []
+        for i, row in enumerate(ids):
+            for a, b in window_spans(len(row), self.max_tokens, WINDOW_OVERLAP):
+                pieces.append(row[a:b] or [0])
+                owner.append(i)
+        vectors = self._encode_ids(pieces, batch_size, show_progress)
+        if len(pieces) == len(texts):
+            return vectors
+        summed = np.zeros((len(texts), self.dim), np.float32)
+        np.add.at(summed, np.asarray(owner), vectors)
+        return summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-12)
+
+    def _encode_ids(self, pieces: list[list[int]], batch_size: int, show_progress: bool) -> np.ndarray:
+        out = np.zeros((len(pieces), self.dim), np.float32)
+        # Sorting by length keeps padding to a minimum (2-3x faster than random order).
+        order = np.argsort([len(p) for p in pieces], kind="stable")
+        with torch.inference_mode():
+            for n, batch in enumerate(_chunks(order, batch_size)):
+                lengths = torch.tensor([len(pieces[i]) for i in batch])
+                ids = torch.zeros((len(batch), int(lengths.max())), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    ids[row, : len(pieces[i])] = torch.tensor(pieces[i])
+                vectors = self.model(ids.to(self.device), lengths.to(self.device))
+                out[batch] = vectors.float().cpu().numpy()
+                if show_progress and n % 20 == 0:
+                    log.debug("encoded %d/%d", min((n + 1) * batch_size, len(pieces)), len(pieces))
+        return out
+
+
+def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:
+    for start in range(0, len(order), size):
+        yield order[start : start + size]

@@ -1,0 +1,33 @@
+"""Errors raised by docsearch. The CLI turns every one of them into `Error: <message>` and exit 1."""
+
+from __future__ import annotations
+
+
+class DocsearchError(Exception):
+    """Base class for every error docsearch raises on purpose."""
+
+
+class UnreadableDocument(DocsearchError):
+    """A document could not be read or holds no text.
+
+    Attributes:
+        path: the document's path (or upload name).
+        reason: a short human explanation, e.g. "encrypted PDF (needs a password)".
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+
+class UnsupportedFileType(UnreadableDocument):
+    """The file's extension is not one docsearch reads."""
+
+
+class ModelNotFound(DocsearchError):
+    """No encoder model at the given location."""
+
+
+class EmptyQuery(DocsearchError):
+    """The query holds no searchable text."""

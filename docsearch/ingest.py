@@ -1,0 +1,245 @@
+"""Documents -> sentences -> vectors -> indexer.Index, incrementally and in batches."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from docsearch.documents import Document, find_files, read_file
+from docsearch.errors import UnreadableDocument
+from docsearch.splitting import Sentence, split_document
+
+if TYPE_CHECKING:
+    from docsearch.encoder import Encoder
+    from indexer import Index
+    from indexer import IndexWriter as Writer
+
+log = logging.getLogger(__name__)
+
+# Sentences gathered (across documents) before one encoder call: large enough for full,
+# length-sorted batches, small enough to bound memory.
+ENCODE_CHUNK = 4096
+# A checkpoint makes the work so far durable; a killed ingest resumes from the last one.
+CHECKPOINT_SENTENCES = 50_000
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did.
+
+    Attributes:
+        added, updated, unchanged, removed: document counts.
+        sentences: sentences written.
+        skipped: (path, reason) for files of types docsearch does not read.
+        failed: (path, reason) for files that could not be read; the rest was still ingested.
+        seconds: wall time.
+    """
+
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    sentences: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when no file failed."""
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "added": self.added,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
+            "sentences": self.sentences,
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "failed": [{"path": p, "reason": r} for p, r in self.failed],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def index_sentences(document: Document, encoder: Encoder) -> list[Sentence]:
+    """Split a document and cut over-long sentences into overlapping encoder windows.
+
+    Each window becomes a sentence of its own (same line and page, its own offsets), so
+    every part of the text is encoded and findable; nothing is truncated.
+    """
+    out: list[Sentence] = []
+    for sentence in split_document(document):
+        spans = encoder.windows(sentence.text)
+        if len(spans) == 1:
+            out.append(sentence)
+            continue
+        for a, b in spans:
+            out.append(
+                Sentence(
+                    text=sentence.text[a:b],
+                    start=sentence.start,
+                    end=sentence.end,
+                    line=sentence.line,
+                    page=sentence.page,
+                )
+            )
+    return out
+
+
+def document_record(document: Document, metadata: dict[str, Any] | None = None) -> Any:
+    """The indexer's row for a document."""
+    from indexer import DocumentRecord
+
+    return DocumentRecord(
+        path=document.path,
+        sha256=document.sha256,
+        size=document.size,
+        mtime=document.mtime,
+        type=document.type,
+        title=document.title,
+        metadata=metadata or {},
+    )
+
+
+def sentence_records(sentences: Sequence[Sentence]) -> list[Any]:
+    """The indexer's rows for a document's sentences, in order."""
+    from indexer import SentenceRecord
+
+    return [
+        SentenceRecord(text=s.text, start=s.start, end=s.end, line=s.line, page=s.page)
+        for s in sentences
+    ]
+
+
+class Batcher:
+    """Collects documents, encodes their sentences in large batches and writes them.
+
+    Args:
+        writer: an open index writer.
+        encoder: the sentence encoder.
+        on_written: called with each document once it is written.
+    """
+
+    def __init__(
+        self,
+        writer: Writer,
+        encoder: Encoder,
+        *,
+        on_written: Callable[[Document, int], None] | None = None,
+    ) -> None:
+        self.writer = writer
+        self.encoder = encoder
+        self.on_written = on_written
+        self.pending: list[tuple[Document, list[Sentence], dict[str, Any] | None]] = []
+        self.pending_sentences = 0
+        self.since_checkpoint = 0
+
+    def add(self, document: Document, metadata: dict[str, Any] | None = None) -> None:
+        """Queue a document; flushes when enough sentences are waiting."""
+        sentences = index_sentences(document, self.encoder)
+        self.pending.append((document, sentences, metadata))
+        self.pending_sentences += len(sentences)
+        if self.pending_sentences >= ENCODE_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Encode and write everything queued."""
+        if not self.pending:
+            return
+        texts = [s.text for _, sentences, _ in self.pending for s in sentences]
+        vectors = self.encoder.encode(texts)
+        row = 0
+        for document, sentences, metadata in self.pending:
+            n = len(sentences)
+            self.writer.add_document(
+                document_record(document, metadata), sentence_records(sentences), vectors[row : row + n]
+            )
+            row += n
+            if self.on_written is not None:
+                self.on_written(document, n)
+        self.since_checkpoint += row
+        self.pending, self.pending_sentences = [], 0
+        if self.since_checkpoint >= CHECKPOINT_SENTENCES:
+            self.writer.checkpoint()
+            self.since_checkpoint = 0
+
+
+def ingest_paths(
+    index: Index,
+    encoder: Encoder,
+    paths: Iterable[str | Path],
+    *,
+    prune: bool = True,
+    wait_seconds: float = 0.0,
+    progress: Callable[[int, int], None] | None = None,
+) -> IngestReport:
+    """Ingest files and folders (recursively), skipping files whose content is unchanged.
+
+    Args:
+        index: the index to write to.
+        encoder: must be the index's model.
+        paths: files or folders.
+        prune: remove indexed documents under the given folders whose files are gone.
+        wait_seconds: how long to wait for another writer to finish.
+        progress: called with (files done, files total) as work proceeds.
+
+    Returns:
+        What was done; unreadable files are listed in `failed`, never raised.
+    """
+    started = time.monotonic()
+    report = IngestReport()
+    paths = [Path(p) for p in paths]
+    listing = find_files(paths)
+    report.skipped = [(str(p), reason) for p, reason in listing.skipped]
+    report.failed = [(str(p), "no such file or directory") for p in listing.missing]
+    known = {doc.path: doc for doc in index.documents()}
+
+    def count(document: Document, n: int) -> None:
+        report.sentences += n
+        if document.path in known:
+            report.updated += 1
+        else:
+            report.added += 1
+
+    with index.writer(wait_seconds=wait_seconds) as writer:
+        batcher = Batcher(writer, encoder, on_written=count)
+        for done, path in enumerate(listing.files, 1):
+            try:
+                document = read_file(Path(os.path.abspath(path)))
+            except UnreadableDocument as e:
+                log.warning("skipped %s", e)
+                report.failed.append((str(path), e.reason))
+                continue
+            finally:
+                if progress is not None:
+                    progress(done, len(listing.files))
+            previous = known.get(document.path)
+            if previous is not None and previous.sha256 == document.sha256:
+                report.unchanged += 1
+                continue
+            batcher.add(document)
+        batcher.flush()
+        if prune:
+            report.removed = _prune(writer, known, listing.files, [p for p in paths if p.is_dir()])
+    report.seconds = time.monotonic() - started
+    return report
+
+
+def _prune(writer: Writer, known: dict[str, Any], present: list[Path], folders: list[Path]) -> int:
+    """Remove indexed documents under `folders` whose files no longer exist."""
+    roots = [os.path.join(os.path.abspath(f), "") for f in folders]
+    found = {os.path.abspath(p) for p in present}
+    removed = 0
+    for path in known:
+        if any(path.startswith(root) for root in roots) and path not in found:
+            if not os.path.exists(path):
+                writer.remove_document(path)
+                removed += 1
+    return removed

@@ -1,0 +1,47 @@
+"""The encoder's config and its files on disk (no torch here: the query path reads them)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.npz"
+TOKENIZER_FILE = "tokenizer.model"
+# Consecutive windows of an over-long text share this many tokens.
+WINDOW_OVERLAP = 16
+
+
+@dataclass(frozen=True)
+class EncoderConfig:
+    """Every architecture choice of the encoder (saved as `config.json`)."""
+
+    vocab_size: int
+    embed_dim: int = 256
+    hidden_dim: int = 256
+    num_layers: int = 1
+    out_dim: int = 384
+    pooling: str = "mean"  # "mean" or "meanmax"
+    max_tokens: int = 128
+    dropout: float = 0.0
+
+    @classmethod
+    def from_json(cls, text: str) -> EncoderConfig:
+        """Parse `config.json`, ignoring unknown keys so old code can read newer files."""
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_json(self) -> str:
+        """Serialize to the JSON stored beside the weights."""
+        return json.dumps(asdict(self), indent=2, sort_keys=True)
+
+
+def fingerprint(directory: Path) -> str:
+    """A short hash of the model's files: equal fingerprints mean identical vectors."""
+    digest = hashlib.sha256()
+    for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE):
+        digest.update((directory / name).read_bytes())
+    return digest.hexdigest()[:16]

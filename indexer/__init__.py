@@ -1,0 +1,36 @@
+"""Storage engine of docsearch: sentences, their vectors and a BM25 index in one directory."""
+
+from __future__ import annotations
+
+from indexer.errors import (
+    FormatMismatch,
+    IndexCorrupt,
+    IndexerError,
+    IndexExists,
+    IndexLocked,
+    IndexNotFound,
+    ModelMismatch,
+    StorageError,
+)
+from indexer.index import Index
+from indexer.layout import Manifest
+from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
+from indexer.writer import IndexWriter
+
+__all__ = [
+    "DocumentRecord",
+    "FormatMismatch",
+    "Index",
+    "IndexCorrupt",
+    "IndexExists",
+    "IndexLocked",
+    "IndexNotFound",
+    "IndexWriter",
+    "IndexerError",
+    "Manifest",
+    "ModelMismatch",
+    "SentenceRecord",
+    "StorageError",
+    "StoredDocument",
+    "StoredSentence",
+]

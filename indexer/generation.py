@@ -1,0 +1,126 @@
+"""The commit protocol that keeps the SQLite tables and the vector file in step.
+
+SQLite (WAL, synchronous=FULL) is the source of truth; its meta table holds the committed
+`generation` g, and `vectors.<g>.faiss` holds exactly the vectors of the committed sentences.
+`publish` moves from g to g+1 in three steps:
+
+1. write `vectors.<g+1>.faiss` (temp file, fsync, rename);
+2. set generation = g+1 and COMMIT the SQLite transaction holding the new rows: the switch;
+3. delete `vectors.<g>.faiss`.
+
+A process killed before step 2 leaves generation g and its intact vector file, plus a stray
+`vectors.<g+1>.faiss` that readers ignore and the next writer deletes; killed after step 2, it
+leaves generation g+1 and a stray `vectors.<g>.faiss`. Either way every sentence row has a vector
+and every vector a row.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+import sqlalchemy as sa
+
+from indexer.errors import IndexCorrupt, StorageError
+from indexer.faiss_index import FaissIndex
+from indexer.layout import REBUILD_HINT, IndexLayout
+from indexer.store import MetadataStore
+
+log = logging.getLogger(__name__)
+
+GENERATION_KEY = "generation"
+
+
+def read_generation(store: MetadataStore) -> int:
+    """Return the committed generation as seen by the store's transaction.
+
+    Raises:
+        IndexCorrupt: the meta table has no valid generation.
+    """
+    value = store.get_meta(GENERATION_KEY)
+    if value is None or not (value.isascii() and value.isdigit()):
+        raise IndexCorrupt(
+            f"the index database has no valid generation (found {value!r}); {REBUILD_HINT}"
+        )
+    return int(value)
+
+
+def load_vectors(layout: IndexLayout, generation: int, factory: str, sentences: int) -> FaissIndex:
+    """Read the vector file of `generation` and check it holds one vector per sentence.
+
+    Args:
+        layout: the index directory.
+        generation: the committed generation.
+        factory: the FAISS factory string from the manifest.
+        sentences: the number of rows in the sentences table at `generation`.
+
+    Raises:
+        FileNotFoundError: the file is gone (a writer may have committed a newer generation
+            meanwhile; re-read the generation before deciding the index is corrupt).
+        IndexCorrupt: the file is unreadable or its vector count disagrees with the table.
+    """
+    path = layout.vectors(generation)
+    try:
+        vectors = FaissIndex.load(path, factory=factory)
+    except ValueError as exc:
+        raise IndexCorrupt(f"{exc}; {REBUILD_HINT}") from exc
+    if len(vectors) != sentences:
+        raise IndexCorrupt(
+            f"index at {layout.root} is inconsistent: {path.name} holds {len(vectors)} vectors "
+            f"but the database has {sentences} sentences; {REBUILD_HINT}"
+        )
+    return vectors
+
+
+def publish(layout: IndexLayout, store: MetadataStore, vectors: FaissIndex, generation: int) -> int:
+    """Commit the store's open transaction together with `vectors` as generation + 1.
+
+    Args:
+        layout: the index directory (the caller holds the write lock).
+        store: bound to the writer's connection, whose transaction holds the changes.
+        vectors: the vectors of exactly the sentences in that transaction's view.
+        generation: the currently committed generation.
+
+    Returns:
+        the new generation.
+
+    Raises:
+        StorageError: writing the vector file or the commit failed; the transaction is rolled
+            back and generation `generation` is still the committed one.
+    """
+    new_generation = generation + 1
+    new_path = layout.vectors(new_generation)
+    try:
+        vectors.save(new_path)
+    except StorageError:
+        store.connection.rollback()
+        raise
+    try:
+        store.set_meta(GENERATION_KEY, str(new_generation))
+        store.connection.commit()
+    except sa.exc.SQLAlchemyError as exc:
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            store.connection.rollback()
+        # A COMMIT can fail after the data reached the disk; only trust what a new read says.
+        if _committed_generation(store) != new_generation:
+            with contextlib.suppress(OSError):
+                new_path.unlink()
+            raise StorageError(
+                f"could not commit to {layout.database}: {exc}; the index is unchanged "
+                "(changes since the last checkpoint were discarded). Check free disk space."
+            ) from exc
+    old_path = layout.vectors(generation)
+    try:
+        old_path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError as exc:  # harmless: the next writer deletes stray generations
+        log.warning("could not delete %s: %s", old_path, exc)
+    return new_generation
+
+
+def _committed_generation(store: MetadataStore) -> int | None:
+    try:
+        return read_generation(store)
+    except (sa.exc.SQLAlchemyError, IndexCorrupt):
+        return None

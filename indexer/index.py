@@ -1,0 +1,384 @@
+"""Index: the metadata store, the vectors and the lexical index of one directory, used together.
+
+Reads never block and never see uncommitted work. Each read runs in one SQLite snapshot; a vector
+search first reads the committed generation in that snapshot and, when it differs from the
+vectors in memory, loads `vectors.<generation>.faiss` (under a lock, once for all threads). The
+vectors in memory are never modified, so any number of threads can search them at once; writing
+goes through `Index.writer()` (see `indexer.writer`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import numpy as np
+import sqlalchemy as sa
+
+from indexer import lexical
+from indexer.errors import (
+    IndexCorrupt,
+    IndexExists,
+    IndexNotFound,
+    ModelMismatch,
+    StorageError,
+)
+from indexer.faiss_index import FaissIndex
+from indexer.generation import GENERATION_KEY, load_vectors, read_generation
+from indexer.layout import FORMAT_VERSION, REBUILD_HINT, IndexLayout, Manifest, WriteLock
+from indexer.records import StoredDocument, StoredSentence
+from indexer.schema import create_tables, make_engine
+from indexer.store import MetadataStore
+from indexer.vectors import IdArray, VectorArray, check_vectors
+from indexer.writer import IndexWriter, storage_errors
+
+log = logging.getLogger(__name__)
+
+# A reader whose snapshot keeps losing the race against a fast writer gives up after this many.
+_MAX_SNAPSHOT_RETRIES = 20
+
+
+@dataclass(frozen=True)
+class _LoadedVectors:
+    generation: int
+    vectors: FaissIndex
+
+
+class Index:
+    """An index directory opened for reading; `writer()` changes it. Safe to share by threads."""
+
+    def __init__(self, layout: IndexLayout, manifest: Manifest, engine: sa.Engine) -> None:
+        """Use `Index.create` or `Index.open` instead."""
+        self._layout = layout
+        self._manifest = manifest
+        self._engine = engine
+        self._loaded: _LoadedVectors | None = None
+        self._load_lock = threading.Lock()
+        self._closed = False
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        root: Path | str,
+        *,
+        dim: int,
+        model_name: str,
+        model_fingerprint: str,
+        tokenizer_version: str,
+        docsearch_version: str,
+        faiss_factory: str = "Flat",
+    ) -> Index:
+        """Create an empty index in `root` (made if missing) and open it.
+
+        Raises:
+            ValueError: bad `dim` or unsupported `faiss_factory`.
+            IndexExists: `root` already holds an index.
+            IndexLocked: another process is creating or writing an index there.
+            StorageError: the directory or its files cannot be written.
+        """
+        layout = IndexLayout(Path(root))
+        empty_vectors = FaissIndex(dim, faiss_factory)  # validates dim and factory
+        try:
+            layout.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot create the index directory {layout.root}: {exc}") from exc
+        with WriteLock(layout.lock) as lock:
+            lock.acquire()
+            if layout.manifest.exists():
+                raise IndexExists(
+                    f"{layout.root} already holds an index; open it, or run "
+                    "`docsearch ingest --rebuild ...` to replace it"
+                )
+            _remove_partial_index(layout)
+            manifest = Manifest(
+                format_version=FORMAT_VERSION,
+                model_name=model_name,
+                model_fingerprint=model_fingerprint,
+                tokenizer_version=tokenizer_version,
+                dim=dim,
+                faiss_factory=faiss_factory,
+                documents=0,
+                sentences=0,
+                docsearch_version=docsearch_version,
+                built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                generation=0,
+            )
+            engine = make_engine(layout.database)
+            try:
+                with storage_errors(f"cannot create {layout.database}"), engine.begin() as conn:
+                    create_tables(conn)
+                    lexical.create_fts(conn)
+                    store = MetadataStore(conn)
+                    store.set_meta(GENERATION_KEY, "0")
+                empty_vectors.save(layout.vectors(0))
+                layout.write_manifest(manifest)  # written last: its presence marks a whole index
+            except BaseException:
+                engine.dispose()
+                raise
+        return cls(layout, manifest, engine)
+
+    @classmethod
+    def open(cls, root: Path | str, *, model_fingerprint: str | None = None) -> Index:
+        """Open an existing index for reading (and, through `writer()`, writing).
+
+        Args:
+            root: the index directory.
+            model_fingerprint: the encoder in use; when given it must match the one the index
+                was built with.
+
+        Raises:
+            IndexNotFound: no (complete) index in `root`.
+            FormatMismatch: the index uses another on-disk format.
+            ModelMismatch: the index was built with another model.
+            IndexCorrupt: its files disagree with each other.
+            StorageError: the database cannot be opened.
+        """
+        layout = IndexLayout(Path(root))
+        if not layout.manifest.is_file():
+            if layout.database.exists():
+                raise IndexNotFound(
+                    f"the index at {layout.root} is incomplete (its creation was interrupted); "
+                    f"{REBUILD_HINT}"
+                )
+            raise IndexNotFound(f"no index at {layout.root}; run `docsearch ingest` to build one")
+        manifest = layout.read_manifest()
+        if model_fingerprint is not None and model_fingerprint != manifest.model_fingerprint:
+            raise ModelMismatch(
+                f"index at {layout.root} was built with model {manifest.model_name} "
+                f"(fingerprint {manifest.model_fingerprint}); you loaded a model with fingerprint "
+                f"{model_fingerprint}; run `docsearch ingest --rebuild ...` to rebuild the index "
+                "with it, or load the model the index was built with"
+            )
+        if not layout.database.is_file():
+            raise IndexCorrupt(
+                f"index at {layout.root} has no {layout.database.name}; {REBUILD_HINT}"
+            )
+        index = cls(layout, manifest, make_engine(layout.database))
+        try:
+            with index._reading() as store:
+                index._vectors_for(store)  # fail now, not at the first search, if inconsistent
+        except BaseException:
+            index.close()
+            raise
+        return index
+
+    @staticmethod
+    def exists(root: Path | str) -> bool:
+        """True when `root` holds a complete index (it may still fail to open)."""
+        return IndexLayout(Path(root)).manifest.is_file()
+
+    @property
+    def root(self) -> Path:
+        """The index directory."""
+        return self._layout.root
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest as of opening or this object's last checkpoint (`counts()` is live)."""
+        return self._manifest
+
+    def _set_manifest(self, manifest: Manifest) -> None:
+        self._manifest = manifest
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer(self, wait_seconds: float = 0) -> Iterator[IndexWriter]:
+        """Take the cross-process write lock and yield the writer.
+
+        Leaving the block normally checkpoints; leaving it by an exception discards everything
+        since the last checkpoint.
+
+        Raises:
+            IndexLocked: another writer holds the lock after `wait_seconds`.
+            StorageError: the index cannot be written.
+            IndexCorrupt: the committed files disagree.
+        """
+        self._check_open()
+        with WriteLock(self._layout.lock) as lock:
+            lock.acquire(wait_seconds)
+            writer = IndexWriter(
+                self._layout, self._engine, self._manifest, on_checkpoint=self._set_manifest
+            )
+            try:
+                yield writer
+                writer.checkpoint()
+            finally:
+                writer.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the index at {self.root} is closed")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[MetadataStore]:
+        """A store on a fresh connection: everything read through it is one snapshot."""
+        self._check_open()
+        with storage_errors(f"cannot read {self._layout.database}"), self._engine.connect() as conn:
+            yield MetadataStore(conn)
+
+    def _vectors_for(self, store: MetadataStore) -> FaissIndex:
+        """Return the vectors of the generation committed in the store's snapshot."""
+        for _ in range(_MAX_SNAPSHOT_RETRIES):
+            generation = read_generation(store)
+            loaded = self._loaded
+            if loaded is not None and loaded.generation == generation:
+                return loaded.vectors
+            if loaded is not None and loaded.generation > generation:
+                store.connection.rollback()  # our snapshot is older than memory: take a new one
+                continue
+            with self._load_lock:
+                loaded = self._loaded
+                if loaded is not None and loaded.generation == generation:
+                    return loaded.vectors
+                _, sentences = store.counts()
+                try:
+                    vectors = load_vectors(
+                        self._layout, generation, self._manifest.faiss_factory, sentences
+                    )
+                except FileNotFoundError:
+                    # A writer committed a newer generation and deleted this file after our
+                    # snapshot began; a new snapshot will name the newer file.
+                    store.connection.rollback()
+                    continue
+                self._loaded = _LoadedVectors(generation, vectors)
+                log.debug("loaded vectors of generation %d (%d)", generation, len(vectors))
+                return vectors
+        raise IndexCorrupt(
+            f"index at {self.root}: the vector file of the committed generation is missing; "
+            f"{REBUILD_HINT}"
+        )
+
+    def search_vectors(
+        self,
+        queries: VectorArray,
+        k: int,
+        *,
+        allowed_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[list[tuple[int, float]]]:
+        """Top-`k` sentences by inner product for each query.
+
+        Args:
+            queries: float32[q, dim], unit vectors.
+            k: results per query (>= 1).
+            allowed_ids: sentence ids to search among (see `filter`); None: all.
+
+        Returns:
+            per query, up to `k` (sentence id, score) pairs, best first. Padding and ids that no
+            longer exist are left out, so a list can be shorter than `k`.
+
+        Raises:
+            ValueError: `queries` is not a C-contiguous float32[q, dim], or k < 1.
+        """
+        check_vectors("queries", queries, self._manifest.dim)
+        allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
+        with self._reading() as store:
+            vectors = self._vectors_for(store)
+            scores, ids = vectors.search(queries, k, allowed)
+            live = store.existing_sentence_ids(ids[ids >= 0])
+        return [
+            [(int(i), float(s)) for s, i in zip(row_scores, row_ids, strict=True) if int(i) in live]
+            for row_scores, row_ids in zip(scores, ids, strict=True)
+        ]
+
+    def search_lexical(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Top-`k` sentences by BM25 for the words of `text` (see `indexer.lexical.search`).
+
+        Returns:
+            (sentence id, score) pairs, best first; score = -bm25, higher is better.
+
+        Raises:
+            ValueError: k < 1.
+        """
+        with self._reading() as store:
+            return lexical.search(store.connection, text, k, allowed_document_ids)
+
+    def document(self, path: str) -> StoredDocument | None:
+        """Return the document stored under `path`, or None."""
+        with self._reading() as store:
+            return store.get_document(path)
+
+    def documents(self) -> list[StoredDocument]:
+        """Return every document, sorted by path."""
+        with self._reading() as store:
+            return store.documents()
+
+    def sentences(self, ids: IdArray | Sequence[int]) -> dict[int, StoredSentence]:
+        """Return the stored sentences with these ids; ids that do not exist are left out."""
+        with self._reading() as store:
+            return store.sentences(ids)
+
+    def context(
+        self, sentence: StoredSentence, before: int = 1, after: int = 1
+    ) -> tuple[list[str], list[str]]:
+        """Return the texts of up to `before` sentences before `sentence` and `after` after it."""
+        with self._reading() as store:
+            return store.neighbours(sentence.document_id, sentence.ordinal, before, after)
+
+    def filter(
+        self, path_glob: str | None = None, types: Sequence[str] | None = None
+    ) -> tuple[IdArray, IdArray] | None:
+        """Return (document ids, sentence ids) that pass the filters, or None without filters.
+
+        Args:
+            path_glob: SQLite GLOB over the stored path, e.g. `*.md` (`*` also matches `/`).
+            types: document types to keep; None or empty means any.
+        """
+        if path_glob is None and not types:
+            return None
+        with self._reading() as store:
+            return store.ids_matching(path_glob, types)
+
+    def counts(self) -> tuple[int, int]:
+        """Return the committed (number of documents, number of sentences)."""
+        with self._reading() as store:
+            return store.counts()
+
+    def disk_bytes(self) -> int:
+        """Total size of the files in the index directory."""
+        total = 0
+        for path in self.root.iterdir():
+            with contextlib.suppress(FileNotFoundError):  # a writer may delete a file meanwhile
+                total += path.stat().st_size if path.is_file() else 0
+        return total
+
+    def close(self) -> None:
+        """Release the database connections and the vectors in memory."""
+        self._closed = True
+        self._loaded = None
+        self._engine.dispose()
+
+    def __enter__(self) -> Index:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def _remove_partial_index(layout: IndexLayout) -> None:
+    """Delete the files of an index whose creation was interrupted (no manifest yet)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            (layout.root / (layout.database.name + suffix)).unlink()
+    layout.remove_stray_files(generation=-1)  # every vector file and temporary file

@@ -1,0 +1,261 @@
+"""The index directory: which files it holds, `manifest.json`, and the cross-process write lock.
+
+```
+<root>/index.sqlite3           documents, sentences, FTS, meta (holds the committed generation)
+<root>/vectors.<g>.faiss       the vectors of generation g (only the committed one is kept)
+<root>/manifest.json           what built the index, and its counts (rewritten after each commit)
+<root>/write.lock              flock()ed by the one process allowed to write
+```
+Every file is created with the user's umask. Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import fcntl
+import json
+import logging
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from indexer.atomic import TEMP_SUFFIX, write_bytes_atomic
+from indexer.errors import FormatMismatch, IndexCorrupt, IndexLocked, StorageError
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+DATABASE_NAME = "index.sqlite3"
+MANIFEST_NAME = "manifest.json"
+LOCK_NAME = "write.lock"
+_VECTORS_NAME = re.compile(r"vectors\.(0|[1-9][0-9]*)\.faiss")
+_LOCK_POLL_SECONDS = 0.05
+
+REBUILD_HINT = "run `docsearch ingest --rebuild ...` to build it again"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """What `manifest.json` says about an index. Values are read back, never re-derived."""
+
+    format_version: int
+    model_name: str
+    model_fingerprint: str
+    tokenizer_version: str
+    dim: int
+    faiss_factory: str
+    documents: int
+    sentences: int
+    docsearch_version: str
+    built_at: str  # ISO 8601, UTC
+    generation: int
+
+    def to_json(self) -> str:
+        """Serialise as pretty-printed JSON (keys in field order)."""
+        return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
+
+    @classmethod
+    def from_json(cls, text: str, *, source: Path) -> Manifest:
+        """Parse manifest JSON; `source` names the file in error messages.
+
+        Raises:
+            FormatMismatch: the manifest has another `format_version`.
+            IndexCorrupt: the text is not a manifest.
+        """
+        try:
+            raw = json.loads(text)
+        except ValueError as exc:
+            raise IndexCorrupt(f"{source} is not valid JSON ({exc}); {REBUILD_HINT}") from exc
+        if not isinstance(raw, dict):
+            raise IndexCorrupt(f"{source} does not hold a JSON object; {REBUILD_HINT}")
+        version = raw.get("format_version")
+        if version != FORMAT_VERSION:
+            raise FormatMismatch(
+                f"index at {source.parent} has on-disk format version {version!r}; this version "
+                f"of docsearch reads format {FORMAT_VERSION}; {REBUILD_HINT}"
+            )
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            expected = int if field.type == "int" else str
+            value = raw.get(field.name)
+            if not isinstance(value, expected) or isinstance(value, bool):
+                raise IndexCorrupt(
+                    f"{source}: field {field.name!r} should be {expected.__name__}, "
+                    f"got {value!r}; {REBUILD_HINT}"
+                )
+            values[field.name] = value
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class IndexLayout:
+    """Paths of the files in an index directory."""
+
+    root: Path
+
+    @property
+    def database(self) -> Path:
+        """The SQLite database."""
+        return self.root / DATABASE_NAME
+
+    @property
+    def manifest(self) -> Path:
+        """`manifest.json`."""
+        return self.root / MANIFEST_NAME
+
+    @property
+    def lock(self) -> Path:
+        """The file writers hold an exclusive flock on."""
+        return self.root / LOCK_NAME
+
+    def vectors(self, generation: int) -> Path:
+        """The vector file of `generation`."""
+        return self.root / f"vectors.{generation}.faiss"
+
+    def vector_generations(self) -> list[int]:
+        """Generations that have a vector file in the directory, ascending."""
+        found = []
+        for path in self.root.iterdir():
+            match = _VECTORS_NAME.fullmatch(path.name)
+            if match is not None:
+                found.append(int(match.group(1)))
+        return sorted(found)
+
+    def remove_stray_files(self, generation: int) -> list[Path]:
+        """Delete vector files of other generations and leftover temporary files.
+
+        Only a process holding the write lock may call this: a writer may be creating them.
+
+        Returns:
+            the paths deleted.
+        """
+        stray = [self.vectors(g) for g in self.vector_generations() if g != generation]
+        stray += [
+            path
+            for path in self.root.iterdir()
+            if path.name.startswith((".vectors.", f".{MANIFEST_NAME}."))
+            and path.name.endswith(TEMP_SUFFIX)
+        ]
+        removed = []
+        for path in stray:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            except OSError as exc:  # harmless to leave: nothing reads it
+                log.warning("could not delete %s: %s", path, exc)
+                continue
+            log.info("deleted %s (left by an interrupted write)", path)
+            removed.append(path)
+        return removed
+
+    def read_manifest(self) -> Manifest:
+        """Read `manifest.json`.
+
+        Raises:
+            FileNotFoundError: there is no manifest.
+            StorageError: it cannot be read.
+            FormatMismatch, IndexCorrupt: see `Manifest.from_json`.
+        """
+        try:
+            text = self.manifest.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StorageError(f"cannot read {self.manifest}: {exc}") from exc
+        return Manifest.from_json(text, source=self.manifest)
+
+    def write_manifest(self, manifest: Manifest) -> None:
+        """Replace `manifest.json` atomically and durably.
+
+        Raises:
+            StorageError: the write failed; the previous manifest is intact.
+        """
+        write_bytes_atomic(self.manifest, manifest.to_json().encode("utf-8"))
+
+
+class WriteLock:
+    """Exclusive cross-process lock on `write.lock` (fcntl.flock), released on close or exit.
+
+    flock locks belong to an open file, so two `WriteLock`s in one process exclude each other too.
+    The holder writes its pid into the file so that a waiting process can name it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        """Prepare a lock on `path`; nothing is opened until `acquire`."""
+        self.path = path
+        self._fd: int | None = None
+
+    def acquire(self, wait_seconds: float = 0) -> None:
+        """Take the lock, retrying for up to `wait_seconds`.
+
+        Raises:
+            IndexLocked: another writer still holds it after waiting.
+            StorageError: the lock file cannot be created (read-only directory...).
+        """
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot create the lock file {self.path}: {exc}; "
+                "the index directory must be writable to change the index"
+            ) from exc
+        deadline = time.monotonic() + max(0.0, wait_seconds)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise StorageError(f"cannot lock {self.path}: {exc}") from exc
+            if time.monotonic() >= deadline:
+                holder = _read_pid(fd)
+                os.close(fd)
+                who = (
+                    "another writer in this process"
+                    if holder == str(os.getpid())
+                    else f"another process (pid {holder})"
+                    if holder
+                    else "another process"
+                )
+                raise IndexLocked(
+                    f"index at {self.path.parent} is being written by {who}; wait for it to "
+                    "finish and try again, or allow a longer wait"
+                )
+            time.sleep(_LOCK_POLL_SECONDS)
+        with contextlib.suppress(OSError):  # the pid is only a courtesy for error messages
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    @property
+    def is_held(self) -> bool:
+        """True between a successful `acquire` and `release`."""
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Release the lock (no-op when not held)."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            os.close(fd)  # closing the descriptor drops the flock
+
+    def __enter__(self) -> WriteLock:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.release()
+
+
+def _read_pid(fd: int) -> str:
+    try:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+    except OSError:
+        return ""

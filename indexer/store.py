@@ -1,0 +1,284 @@
+"""MetadataStore: documents, sentences and meta values in SQLite, through one connection.
+
+A store is bound to a `Connection`, so everything it does belongs to that connection's
+transaction: `indexer.index` gives its writer one long-lived connection (BEGIN IMMEDIATE) and each
+read its own short one. Lists of ids travel as one JSON bound parameter (`json_each`), which has no
+limit on length; all SQL uses bound parameters.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
+from indexer.schema import documents, meta, sentences
+from indexer.vectors import IdArray
+
+_NO_IDS: IdArray = np.empty(0, dtype=np.int64)
+
+
+def _id_list(ids: Iterable[int] | IdArray) -> sa.Select[tuple[Any]]:
+    """`SELECT value FROM json_each(:ids)`, for `column IN (...)` with any number of ids."""
+    values = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]
+    table = sa.func.json_each(sa.literal(json.dumps(values))).table_valued("value")
+    return sa.select(table.c.value)
+
+
+def _to_ids(result: sa.Result[Any]) -> IdArray:
+    return np.fromiter((row[0] for row in result), dtype=np.int64)
+
+
+class MetadataStore:
+    """Reads and writes the metadata tables through one SQLAlchemy connection."""
+
+    def __init__(self, connection: sa.Connection) -> None:
+        """Bind the store to `connection`; the caller owns its transaction (commit/rollback)."""
+        self.connection = connection
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add_document(
+        self, document: DocumentRecord, sentence_records: Sequence[SentenceRecord]
+    ) -> tuple[int, IdArray]:
+        """Insert a document and its sentences (ordinals 0..n-1, in the order given).
+
+        Sentence ids are allocated in one block above every id ever used, then inserted with one
+        `executemany`. Call inside a write transaction (BEGIN IMMEDIATE) so nobody else allocates.
+
+        Returns:
+            the document id and the sentence ids: int64[n], in `sentence_records` order.
+
+        Raises:
+            ValueError: a document with the same path is already stored.
+        """
+        conn = self.connection
+        if conn.execute(sa.select(documents.c.id).where(documents.c.path == document.path)).first():
+            raise ValueError(f"a document with path {document.path!r} is already stored")
+        document_id: int = conn.execute(
+            documents.insert()
+            .values(
+                path=document.path,
+                sha256=document.sha256,
+                size=document.size,
+                mtime=document.mtime,
+                type=document.type,
+                title=document.title,
+                metadata=dict(document.metadata),
+                added_at=time.time(),
+            )
+            .returning(documents.c.id)
+        ).scalar_one()
+        n = len(sentence_records)
+        if n == 0:
+            return document_id, _NO_IDS.copy()
+        first = self._next_sentence_id()
+        ids = np.arange(first, first + n, dtype=np.int64)
+        conn.execute(
+            sentences.insert(),
+            [
+                {
+                    "id": first + ordinal,
+                    "document_id": document_id,
+                    "ordinal": ordinal,
+                    "text": record.text,
+                    "start": record.start,
+                    "end": record.end,
+                    "line": record.line,
+                    "page": record.page,
+                }
+                for ordinal, record in enumerate(sentence_records)
+            ],
+        )
+        return document_id, ids
+
+    def _next_sentence_id(self) -> int:
+        # AUTOINCREMENT records the largest id ever used in sqlite_sequence; ids are never reused.
+        used = self.connection.execute(
+            sa.text(
+                "SELECT max("
+                " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'sentences'), 0),"
+                " coalesce((SELECT max(id) FROM sentences), 0))"
+            )
+        ).scalar_one()
+        return int(used) + 1
+
+    def delete_document(self, path: str) -> IdArray | None:
+        """Delete a document; its sentences (and their FTS entries) go with it by cascade.
+
+        Returns:
+            the ids of the deleted sentences, int64[m], or None when no document has `path`.
+        """
+        conn = self.connection
+        document_id = conn.execute(
+            sa.select(documents.c.id).where(documents.c.path == path)
+        ).scalar_one_or_none()
+        if document_id is None:
+            return None
+        ids = _to_ids(
+            conn.execute(sa.select(sentences.c.id).where(sentences.c.document_id == document_id))
+        )
+        conn.execute(documents.delete().where(documents.c.id == document_id))
+        return ids
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Insert or replace a value in the meta table."""
+        statement = sqlite_insert(meta).values(key=key, value=value)
+        self.connection.execute(
+            statement.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value})
+        )
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        """Return a value of the meta table, or None when the key is absent."""
+        return self.connection.execute(
+            sa.select(meta.c.value).where(meta.c.key == key)
+        ).scalar_one_or_none()
+
+    def _documents_query(self) -> sa.Select[Any]:
+        counts = (
+            sa.select(sentences.c.document_id, sa.func.count().label("n"))
+            .group_by(sentences.c.document_id)
+            .subquery()
+        )
+        return sa.select(documents, sa.func.coalesce(counts.c.n, 0).label("sentence_count")).join(
+            counts, counts.c.document_id == documents.c.id, isouter=True
+        )
+
+    @staticmethod
+    def _stored_document(row: sa.Row[Any]) -> StoredDocument:
+        m = row._mapping
+        return StoredDocument(
+            id=m["id"],
+            path=m["path"],
+            sha256=m["sha256"],
+            size=m["size"],
+            type=m["type"],
+            mtime=m["mtime"],
+            title=m["title"],
+            metadata=m["metadata"],
+            added_at=m["added_at"],
+            sentences=m["sentence_count"],
+        )
+
+    def get_document(self, path: str) -> StoredDocument | None:
+        """Return the document stored under `path`, or None."""
+        row = self.connection.execute(
+            self._documents_query().where(documents.c.path == path)
+        ).first()
+        return self._stored_document(row) if row is not None else None
+
+    def documents(self) -> list[StoredDocument]:
+        """Return every stored document, sorted by path."""
+        rows = self.connection.execute(self._documents_query().order_by(documents.c.path))
+        return [self._stored_document(row) for row in rows]
+
+    def sentences(self, ids: Iterable[int] | IdArray) -> dict[int, StoredSentence]:
+        """Return the stored sentences with these ids (missing ids are simply absent)."""
+        query = (
+            sa.select(
+                sentences,
+                documents.c.path,
+                documents.c.type,
+                documents.c.title,
+                documents.c.metadata,
+            )
+            .join(documents, documents.c.id == sentences.c.document_id)
+            .where(sentences.c.id.in_(_id_list(ids)))
+        )
+        found: dict[int, StoredSentence] = {}
+        for row in self.connection.execute(query):
+            m = row._mapping
+            found[m["id"]] = StoredSentence(
+                id=m["id"],
+                document_id=m["document_id"],
+                ordinal=m["ordinal"],
+                text=m["text"],
+                start=m["start"],
+                end=m["end"],
+                line=m["line"],
+                page=m["page"],
+                path=m["path"],
+                type=m["type"],
+                title=m["title"],
+                metadata=m["metadata"],
+            )
+        return found
+
+    def existing_sentence_ids(self, ids: Iterable[int] | IdArray) -> set[int]:
+        """Return the subset of `ids` that are stored sentences."""
+        rows = self.connection.execute(
+            sa.select(sentences.c.id).where(sentences.c.id.in_(_id_list(ids)))
+        )
+        return {int(row[0]) for row in rows}
+
+    def neighbours(
+        self, document_id: int, ordinal: int, before: int, after: int
+    ) -> tuple[list[str], list[str]]:
+        """Return the texts of up to `before` sentences before and `after` after a sentence.
+
+        Raises:
+            ValueError: `before` or `after` is negative.
+        """
+        if before < 0 or after < 0:
+            raise ValueError(f"before and after must be >= 0, got {before} and {after}")
+        rows = self.connection.execute(
+            sa.select(sentences.c.ordinal, sentences.c.text)
+            .where(
+                sentences.c.document_id == document_id,
+                sentences.c.ordinal.between(ordinal - before, ordinal + after),
+                sentences.c.ordinal != ordinal,
+            )
+            .order_by(sentences.c.ordinal)
+        ).all()
+        return (
+            [text for position, text in rows if position < ordinal],
+            [text for position, text in rows if position > ordinal],
+        )
+
+    def counts(self) -> tuple[int, int]:
+        """Return (number of documents, number of sentences)."""
+        n_documents = self.connection.execute(
+            sa.select(sa.func.count()).select_from(documents)
+        ).scalar_one()
+        n_sentences = self.connection.execute(
+            sa.select(sa.func.count()).select_from(sentences)
+        ).scalar_one()
+        return int(n_documents), int(n_sentences)
+
+    def ids_matching(
+        self, path_glob: str | None, types: Sequence[str] | None
+    ) -> tuple[IdArray, IdArray]:
+        """Return the ids of documents, and of their sentences, that pass the filters.
+
+        Args:
+            path_glob: SQLite GLOB pattern over the stored path (case-sensitive; `*` also matches
+                `/`), e.g. `*.md` or `/home/me/notes/*`. None: any path.
+            types: document types to keep, e.g. ["md", "pdf"]. None or empty: any type.
+
+        Returns:
+            document ids int64[d] and sentence ids int64[s], both ascending.
+        """
+        conditions: list[sa.ColumnElement[bool]] = []
+        if path_glob is not None:
+            conditions.append(documents.c.path.op("GLOB")(path_glob))
+        if types:
+            conditions.append(documents.c.type.in_(list(types)))
+        document_query = sa.select(documents.c.id).where(*conditions).order_by(documents.c.id)
+        document_ids = _to_ids(self.connection.execute(document_query))
+        sentence_ids = _to_ids(
+            self.connection.execute(
+                sa.select(sentences.c.id)
+                .join(documents, documents.c.id == sentences.c.document_id)
+                .where(*conditions)
+                .order_by(sentences.c.id)
+            )
+        )
+        return document_ids, sentence_ids

@@ -1,0 +1,220 @@
+"""IndexWriter: the one object that changes an index, between checkpoints.
+
+Changes go into one SQLite transaction (BEGIN IMMEDIATE on a connection of its own) and into a
+private copy of the vectors; nobody sees them until `checkpoint` publishes both as the next
+generation (see `indexer.generation`). Removals from the vectors are batched until the checkpoint,
+because removing from a flat FAISS index moves every later vector.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+from collections.abc import Callable, Iterator, Sequence
+
+import numpy as np
+import sqlalchemy as sa
+
+from indexer.errors import IndexCorrupt, StorageError
+from indexer.faiss_index import FaissIndex
+from indexer.generation import load_vectors, publish, read_generation
+from indexer.layout import IndexLayout, Manifest
+from indexer.records import DocumentRecord, SentenceRecord
+from indexer.schema import BEGIN_OPTION
+from indexer.store import MetadataStore
+from indexer.vectors import IdArray, VectorArray, check_vectors
+
+log = logging.getLogger(__name__)
+
+
+@contextlib.contextmanager
+def storage_errors(what: str) -> Iterator[None]:
+    """Turn SQLite operational failures (disk full, I/O error, locked) into StorageError."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise StorageError(f"{what}: {exc.orig}; check free disk space and permissions") from exc
+
+
+class IndexWriter:
+    """Adds and removes documents; get one from `Index.writer()`, which holds the write lock."""
+
+    def __init__(
+        self,
+        layout: IndexLayout,
+        engine: sa.Engine,
+        manifest: Manifest,
+        on_checkpoint: Callable[[Manifest], None],
+    ) -> None:
+        """Open the write transaction, tidy the directory and load a private copy of the vectors.
+
+        The caller must hold the write lock.
+
+        Raises:
+            IndexCorrupt: the committed vector file is missing or disagrees with the database.
+            StorageError: the database cannot be written.
+        """
+        self._layout = layout
+        self._manifest = manifest
+        self._on_checkpoint = on_checkpoint
+        self._connection = engine.connect().execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
+        self._store = MetadataStore(self._connection)
+        self._closed = False
+        try:
+            with storage_errors(f"cannot start writing to {layout.database}"):
+                self._generation = read_generation(self._store)
+                layout.remove_stray_files(self._generation)
+                self._reload_vectors()
+                self._refresh_manifest()
+        except BaseException:
+            self._connection.close()
+            raise
+
+    def _reload_vectors(self) -> None:
+        """Forget uncommitted vector changes: read the committed generation's file again."""
+        _, sentences = self._store.counts()
+        try:
+            self._vectors: FaissIndex = load_vectors(
+                self._layout, self._generation, self._manifest.faiss_factory, sentences
+            )
+        except FileNotFoundError as exc:  # we hold the lock: nobody else can have removed it
+            raise IndexCorrupt(
+                f"index at {self._layout.root} has lost its vector file "
+                f"{self._layout.vectors(self._generation).name}; run `docsearch ingest --rebuild`"
+            ) from exc
+        self._pending_removals: list[IdArray] = []
+        self._is_dirty = False
+
+    def _refresh_manifest(self) -> None:
+        """Rewrite manifest.json when it lags behind the database (after a crash)."""
+        documents, sentences = self._store.counts()
+        current = dataclasses.replace(
+            self._manifest, documents=documents, sentences=sentences, generation=self._generation
+        )
+        if current != self._manifest:
+            try:
+                self._layout.write_manifest(current)
+            except StorageError as exc:  # informational file; the database is the truth
+                log.warning("could not update %s: %s", self._layout.manifest, exc)
+            self._manifest = current
+            self._on_checkpoint(current)
+
+    @property
+    def generation(self) -> int:
+        """The last committed generation."""
+        return self._generation
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this IndexWriter is closed; use it inside `with index.writer()`")
+
+    def add_document(
+        self,
+        document: DocumentRecord,
+        sentences: Sequence[SentenceRecord],
+        vectors: VectorArray,
+    ) -> int:
+        """Store a document with its sentences and their vectors, replacing any with its path.
+
+        Args:
+            document: the document.
+            sentences: its sentences, in document order (ordinal = position).
+            vectors: float32[n, dim], row i the unit vector of `sentences[i]`.
+
+        Returns:
+            the new document id.
+
+        Raises:
+            ValueError: `vectors` is not a C-contiguous float32[len(sentences), dim].
+            StorageError: the database could not be written.
+        """
+        self._check_open()
+        check_vectors("vectors", vectors, self._vectors.dim)
+        if vectors.shape[0] != len(sentences):
+            raise ValueError(
+                f"vectors must be float32[{len(sentences)}, {self._vectors.dim}] (one row per "
+                f"sentence), got float32[{vectors.shape[0]}, {vectors.shape[1]}]"
+            )
+        with storage_errors(f"cannot add {document.path} to {self._layout.database}"):
+            removed = self._store.delete_document(document.path)
+            if removed is not None:
+                self._pending_removals.append(removed)
+                self._is_dirty = True
+            document_id, ids = self._store.add_document(document, sentences)
+        self._is_dirty = True
+        self._vectors.add(ids, vectors)
+        return document_id
+
+    def remove_document(self, path: str) -> bool:
+        """Remove a document and its sentences; return False when no document has `path`.
+
+        Raises:
+            StorageError: the database could not be written.
+        """
+        self._check_open()
+        with storage_errors(f"cannot remove {path} from {self._layout.database}"):
+            removed = self._store.delete_document(path)
+        if removed is None:
+            return False
+        self._pending_removals.append(removed)
+        self._is_dirty = True
+        return True
+
+    def checkpoint(self) -> None:
+        """Make every change so far durable and visible to readers, atomically.
+
+        Raises:
+            StorageError: a write failed. The index keeps its previous state and every change
+                since the last checkpoint is discarded.
+        """
+        self._check_open()
+        if not self._is_dirty:
+            return
+        if self._pending_removals:
+            self._vectors.remove(np.concatenate(self._pending_removals))
+            self._pending_removals = []
+        try:
+            with storage_errors(f"cannot commit to {self._layout.database}"):
+                documents, sentences = self._store.counts()
+            if sentences != len(self._vectors):
+                raise IndexCorrupt(  # a bug, not a disk problem; refuse to publish it
+                    f"writer holds {len(self._vectors)} vectors for {sentences} sentences; "
+                    "nothing was committed"
+                )
+            self._generation = publish(self._layout, self._store, self._vectors, self._generation)
+        except BaseException:
+            self.discard()
+            raise
+        self._is_dirty = False
+        manifest = dataclasses.replace(
+            self._manifest, documents=documents, sentences=sentences, generation=self._generation
+        )
+        try:
+            self._layout.write_manifest(manifest)
+        except StorageError as exc:  # the commit stands; the next writer repairs the manifest
+            log.warning("could not update %s: %s", self._layout.manifest, exc)
+        self._manifest = manifest
+        self._on_checkpoint(manifest)
+
+    def discard(self) -> None:
+        """Throw away every change since the last checkpoint and go on writing from there.
+
+        Raises:
+            StorageError: the committed state could not be read back.
+        """
+        self._check_open()
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            self._connection.rollback()
+        if self._is_dirty:
+            with storage_errors(f"cannot read {self._layout.database}"):
+                self._reload_vectors()
+
+    def close(self) -> None:
+        """Drop uncommitted changes and release the connection (the lock is the caller's)."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                self._connection.rollback()
+            self._connection.close()
+            del self._vectors

@@ -1,0 +1,150 @@
+"""FTS5 search: user text is never query syntax, and BM25 ranks sensibly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from indexer import lexical
+from indexer.lexical import to_match_expression
+from indexer.records import DocumentRecord, SentenceRecord
+from indexer.schema import create_tables, make_engine
+from indexer.store import MetadataStore
+
+TEXTS = {
+    "/physics.md": [
+        "Quantum mechanics describes nature at the smallest scales.",
+        "The lecture covered quantum entanglement and quantum tunnelling.",
+    ],
+    "/cooking.md": [
+        "A café serves coffee and small cakes.",
+        "Bake the cake for forty minutes.",
+    ],
+    "/misc.md": ["Nothing to see here: NEAR AND OR NOT are plain words."],
+}
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Iterator[tuple[sa.Connection, dict[str, int], dict[str, list[int]]]]:
+    """A connection to a small index, document ids by path, sentence ids by path."""
+    engine = make_engine(tmp_path / "index.sqlite3")
+    with engine.begin() as conn:
+        create_tables(conn)
+        lexical.create_fts(conn)
+        store = MetadataStore(conn)
+        documents, sentences = {}, {}
+        for path, texts in TEXTS.items():
+            records = [SentenceRecord(t, 0, len(t), 1) for t in texts]
+            document_id, ids = store.add_document(DocumentRecord(path, "0", 1, "md"), records)
+            documents[path], sentences[path] = document_id, ids.tolist()
+    with engine.connect() as conn:
+        yield conn, documents, sentences
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("quantum", '"quantum"'),
+        ('"foo* AND (bar OR', '"foo" OR "and" OR "bar" OR "or"'),
+        ("Café  CAFÉ café", '"café"'),
+        ("snake_case e.g. x-ray", '"snake" OR "case" OR "e" OR "g" OR "x" OR "ray"'),
+        ("title:secret", '"title" OR "secret"'),
+        ("日本語 テキスト", '"日本語" OR "テキスト"'),
+    ],
+)
+def test_match_expression_quotes_each_word(text: str, expected: str) -> None:
+    assert to_match_expression(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "   ", "-", "^", "*", "()", '""', "🙂🚀", "_", "\x00"])
+def test_match_expression_is_none_without_words(text: str) -> None:
+    assert to_match_expression(text) is None
+
+
+def test_match_expression_caps_the_number_of_terms() -> None:
+    expression = to_match_expression(" ".join(f"w{i}" for i in range(1000)))
+    assert expression is not None
+    assert expression.count(" OR ") == lexical.MAX_QUERY_TERMS - 1
+
+
+HOSTILE = [
+    '"foo* AND (bar OR',
+    "NEAR(",
+    "NEAR(quantum cake, 2)",
+    "-",
+    "^",
+    "quantum^",
+    "-quantum",
+    "text:quantum",
+    "{text}: cake",
+    '"unbalanced',
+    "'; DROP TABLE sentences; --",
+    "1 OR 1=1",
+    "🙂 quantum 🚀",
+    "",
+    "\x00\x01",
+    "a" * 10_000,
+    "AND OR NOT",
+    "*",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_never_raises(
+    corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]], text: str
+) -> None:
+    conn, _, _ = corpus
+    hits = lexical.search(conn, text, 5)
+    assert all(isinstance(i, int) and isinstance(s, float) for i, s in hits)
+    assert conn.execute(sa.text("SELECT count(*) FROM sentences")).scalar_one() == 5
+
+
+def test_operator_words_are_searched_as_plain_words(
+    corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
+) -> None:
+    conn, _, sentences = corpus
+    assert [i for i, _ in lexical.search(conn, "NOT", 5)] == sentences["/misc.md"]
+
+
+def test_ranking_sanity(corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]]) -> None:
+    conn, _, sentences = corpus
+    hits = lexical.search(conn, "quantum", 5)
+    # Both physics sentences match; the one saying "quantum" twice ranks first.
+    assert [i for i, _ in hits] == [sentences["/physics.md"][1], sentences["/physics.md"][0]]
+    assert hits[0][1] > hits[1][1] > 0
+    top, _ = lexical.search(conn, "quantum entanglement lecture", 1)[0]
+    assert top == sentences["/physics.md"][1]
+
+
+def test_diacritics_and_case_are_folded(
+    corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
+) -> None:
+    conn, _, sentences = corpus
+    assert [i for i, _ in lexical.search(conn, "CAFE", 5)] == [sentences["/cooking.md"][0]]
+
+
+def test_allowed_document_ids(
+    corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
+) -> None:
+    conn, documents, sentences = corpus
+    query = "quantum cake"
+    assert {i for i, _ in lexical.search(conn, query, 10)} == {
+        *sentences["/physics.md"],
+        sentences["/cooking.md"][1],
+    }
+    only_cooking = lexical.search(conn, query, 10, [documents["/cooking.md"]])
+    assert [i for i, _ in only_cooking] == [sentences["/cooking.md"][1]]
+    assert lexical.search(conn, query, 10, []) == []
+
+
+def test_k_limits_and_is_validated(
+    corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
+) -> None:
+    conn, _, _ = corpus
+    assert len(lexical.search(conn, "quantum cake coffee", 2)) == 2
+    with pytest.raises(ValueError, match="k must be"):
+        lexical.search(conn, "quantum", 0)

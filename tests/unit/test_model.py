@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from docsearch.encoder import Encoder
+from docsearch.errors import ModelNotFound
+from docsearch.model import BiGRUEncoder, EncoderConfig, fingerprint, load_model, save_model
+
+
+def test_forward_shapes_and_unit_norm() -> None:
+    torch.manual_seed(0)
+    model = BiGRUEncoder(EncoderConfig(vocab_size=50, embed_dim=8, hidden_dim=6, out_dim=10)).eval()
+    ids = torch.tensor([[5, 6, 7, 0], [8, 9, 0, 0]])
+    out = model(ids, torch.tensor([3, 2]))
+    assert out.shape == (2, 10)
+    assert torch.allclose(out.norm(dim=-1), torch.ones(2), atol=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["mean", "meanmax"])
+def test_padding_does_not_change_a_sentence(pooling: str) -> None:
+    torch.manual_seed(0)
+    config = EncoderConfig(vocab_size=50, embed_dim=8, hidden_dim=6, out_dim=10, pooling=pooling)
+    model = BiGRUEncoder(config).eval()
+    alone = model(torch.tensor([[5, 6, 7]]), torch.tensor([3]))
+    padded = model(torch.tensor([[5, 6, 7, 0, 0, 0], [1, 2, 3, 4, 5, 6]]), torch.tensor([3, 6]))
+    assert torch.allclose(alone[0], padded[0], atol=1e-6)
+
+
+def test_save_load_round_trip(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = BiGRUEncoder(EncoderConfig(vocab_size=50, embed_dim=8, hidden_dim=6, out_dim=10)).eval()
+    save_model(model, b"tokenizer-bytes", tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    ids, lengths = torch.tensor([[5, 6, 7]]), torch.tensor([3])
+    assert torch.allclose(model(ids, lengths), loaded(ids, lengths), atol=1e-6)
+    assert loaded.config == model.config
+    with np.load(tmp_path / "m" / "weights.npz", allow_pickle=False) as arrays:
+        assert all(arrays[k].dtype == np.float32 for k in arrays.files)
+
+
+def test_fingerprint_changes_with_weights(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    config = EncoderConfig(vocab_size=50, embed_dim=8, hidden_dim=6, out_dim=10)
+    save_model(BiGRUEncoder(config), b"t", tmp_path / "a")
+    save_model(BiGRUEncoder(config), b"t", tmp_path / "b")
+    assert fingerprint(tmp_path / "a") != fingerprint(tmp_path / "b")
+    assert fingerprint(tmp_path / "a") == fingerprint(tmp_path / "a")
+
+
+def test_missing_model_raises_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match="missing config.json"):
+        Encoder.load(tmp_path, device="cpu")
+
+
+def test_encoder_output_shape_dtype_and_norm(tiny_encoder: Encoder) -> None:
+    vectors = tiny_encoder.encode(["The Moon pulls the sea.", "", "Bees dance."])
+    assert vectors.shape == (3, tiny_encoder.dim)
+    assert vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+def test_sentence_encodes_the_same_alone_and_in_a_batch(tiny_encoder: Encoder) -> None:
+    sentence = "Volcanoes erupt when magma reaches the surface."
+    alone = tiny_encoder.encode([sentence])[0]
+    batch = tiny_encoder.encode(
+        ["A much longer sentence about bread dough, yeast and carbon dioxide rising.", sentence, "x"],
+        batch_size=2,
+    )
+    assert np.allclose(alone, batch[1], atol=1e-5)
+
+
+def test_long_text_is_windowed_not_truncated(tiny_encoder: Encoder) -> None:
+    words = "bees dance to show where the flowers are".split()
+    long_text = " ".join(words * 20)  # far beyond max_tokens (24)
+    spans = tiny_encoder.windows(long_text)
+    assert len(spans) > 1
+    assert spans[0][0] == 0 and spans[-1][1] == len(long_text)
+    head = tiny_encoder.encode([long_text[: spans[0][1]]])[0]
+    whole = tiny_encoder.encode([long_text])[0]
+    # The whole text's vector mixes every window, so it differs from the first window alone.
+    assert not np.allclose(head, whole, atol=1e-4)
+    assert np.isclose(np.linalg.norm(whole), 1.0, atol=1e-5)
