@@ -18,11 +18,14 @@ from docsearch.search import Filters, Hit, clean_query, search
 
 if TYPE_CHECKING:
     from docsearch.encoder import Encoder
+    from docsearch.query_encoder import QueryEncoder
     from indexer import Index
 
 log = logging.getLogger(__name__)
 
 __version__ = "0.1.0"
+# Up to this many queries at once are encoded with NumPy when torch is not loaded yet.
+NUMPY_QUERY_LIMIT = 16
 
 
 class DocSearch:
@@ -61,6 +64,7 @@ class DocSearch:
         )
         self.wait_seconds = wait_seconds
         self._encoder: Encoder | None = None
+        self._query_encoder: QueryEncoder | None = None
         self._index: Index | None = None
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
@@ -112,17 +116,37 @@ class DocSearch:
                     self._index = Index.open(self.path, model_fingerprint=fingerprint)
             return self._index
 
-    def _check_model(self, index: Index) -> None:
+    def _query_vectors(self, index: Index, queries: list[str]) -> Any:
+        """Encode queries with the index's model: float32[n, dim].
+
+        A few queries on the CPU go through the NumPy encoder, so a one-shot `docsearch query`
+        never pays for importing torch; an already loaded torch encoder is reused.
+
+        Raises:
+            ModelMismatch: the index was built with another model.
+        """
+        with self._lock:
+            encoder: Any = self._encoder
+            if encoder is None and len(queries) <= NUMPY_QUERY_LIMIT and self.settings.device != "cuda":
+                if self._query_encoder is None:
+                    from docsearch.model_config import shipped_model_dir
+                    from docsearch.query_encoder import QueryEncoder
+
+                    self._query_encoder = QueryEncoder(self.settings.model or shipped_model_dir())
+                encoder = self._query_encoder
+            elif encoder is None:
+                encoder = self.encoder
         manifest = index.manifest
-        if manifest.model_fingerprint != self.encoder.fingerprint:
+        if manifest.model_fingerprint != encoder.fingerprint:
             from indexer.errors import ModelMismatch
 
             raise ModelMismatch(
                 f"index at {self.path} was built with model {manifest.model_name} "
-                f"({manifest.model_fingerprint}); you loaded {self.encoder.name} "
-                f"({self.encoder.fingerprint}); run `docsearch ingest --rebuild PATH...` "
+                f"({manifest.model_fingerprint}); you loaded {encoder.name} "
+                f"({encoder.fingerprint}); run `docsearch ingest --rebuild PATH...` "
                 "or use the model the index was built with"
             )
+        return encoder.encode(queries)
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -255,10 +279,7 @@ class DocSearch:
         context = self.settings.context if context is None else context
         index = self._open(create=False)
         cleaned = [clean_query(q) for q in queries]
-        vectors = None
-        if mode != "lexical":
-            self._check_model(index)
-            vectors = self.encoder.encode(cleaned)
+        vectors = None if mode == "lexical" else self._query_vectors(index, cleaned)
         filters = Filters(path_glob, tuple(types) if types else None)
         return [
             search(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
@@ -12,18 +11,12 @@ import torch
 
 from docsearch.errors import DocsearchError
 from docsearch.model import TOKENIZER_FILE, BiGRUEncoder, fingerprint, load_model
-from docsearch.model_config import WINDOW_OVERLAP
+from docsearch.model_config import WINDOW_OVERLAP, shipped_model_dir
 from docsearch.splitting import window_spans
 from docsearch.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
 
-DEFAULT_MODEL = "bigru-minilm-v1"
-
-
-def shipped_model_dir(name: str = DEFAULT_MODEL) -> Path:
-    """The directory of a model shipped inside the package."""
-    return Path(str(resources.files("docsearch") / "models" / name))
 
 
 def resolve_device(device: str) -> torch.device:

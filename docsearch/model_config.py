@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, fields
+from importlib import resources
 from pathlib import Path
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.npz"
 TOKENIZER_FILE = "tokenizer.model"
+DEFAULT_MODEL = "bigru-minilm-v1"
 # Consecutive windows of an over-long text share this many tokens.
 WINDOW_OVERLAP = 16
 
@@ -45,3 +47,8 @@ def fingerprint(directory: Path) -> str:
     for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE):
         digest.update((directory / name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def shipped_model_dir(name: str = DEFAULT_MODEL) -> Path:
+    """The directory of a model shipped inside the package."""
+    return Path(str(resources.files("docsearch") / "models" / name))

@@ -68,7 +68,7 @@ def finetune(
     Returns:
         `out_dir`, which then holds a complete model (config, weights, tokenizer).
     """
-    from docsearch.encoder import shipped_model_dir
+    from docsearch.model_config import shipped_model_dir
 
     base = base_dir or shipped_model_dir()
     model = load_model(base)

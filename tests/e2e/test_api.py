@@ -1,0 +1,89 @@
+"""End to end through the library: the flows a chat backend uses."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from docsearch import DocSearch, Encoder, EmptyQuery, IndexNotFound, UnreadableDocument
+from tests.e2e.test_cli import PAGE_TWO, TIDES
+
+
+def test_search_returns_hits_with_context(built_index: Path) -> None:
+    hits = DocSearch(built_index).search(TIDES, k=3, mode="dense")
+    top = hits[0]
+    assert top.path.endswith("ocean_tides_and_the_moon.md") and top.text == TIDES
+    assert top.score == pytest.approx(1.0, abs=1e-4)
+    assert top.before or top.after
+    assert len(hits) == 3 and len({h.path for h in hits}) == 3
+
+
+def test_upload_text_and_bytes_then_remove(index_copy: Path, sample_docs: Path) -> None:
+    ds = DocSearch(index_copy)
+    n = ds.add_text("notes/meeting.txt", "We agreed to ship the hovercraft on Friday. Bring snacks.", metadata={"user": 7})
+    assert n == 2
+    hits = ds.search("when will the hovercraft ship?", k=1, mode="lexical")
+    assert hits[0].path == "notes/meeting.txt" and hits[0].metadata == {"user": 7}
+
+    pdf = (sample_docs / "science" / "black_holes.pdf").read_bytes()
+    ds.add_bytes("uploads/guide.pdf", pdf)
+    hits = ds.search(PAGE_TWO, k=2, mode="dense")
+    assert {h.path for h in hits} >= {"uploads/guide.pdf"}
+    assert all(h.page == 2 for h in hits)
+
+    assert ds.remove("notes/meeting.txt") == 1
+    assert all(h.path != "notes/meeting.txt" for h in ds.search("hovercraft", k=5, mode="lexical"))
+
+
+def test_upload_names_never_escape_the_index(index_copy: Path, tmp_path: Path) -> None:
+    ds = DocSearch(index_copy)
+    before = {p for p in tmp_path.rglob("*")}
+    ds.add_text("../../escape.txt", "A harmless note about gardening and tomatoes.")
+    created = {p for p in tmp_path.rglob("*")} - before
+    assert all(index_copy in p.parents for p in created)
+    assert ds.search("tomatoes", k=1, mode="lexical")[0].path == "../../escape.txt"
+
+
+def test_bad_upload_raises_our_error(index_copy: Path) -> None:
+    with pytest.raises(UnreadableDocument, match="broken.pdf"):
+        DocSearch(index_copy).add_bytes("broken.pdf", b"%PDF-1.4 garbage")
+
+
+def test_errors_for_missing_index_and_empty_query(tmp_path: Path, built_index: Path) -> None:
+    with pytest.raises(IndexNotFound):
+        DocSearch(tmp_path / "none").search("x")
+    with pytest.raises(EmptyQuery):
+        DocSearch(built_index).search("  ")
+
+
+def test_readers_in_threads_while_a_writer_adds(index_copy: Path) -> None:
+    ds = DocSearch(index_copy)
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                hits = ds.search(TIDES, k=3, mode="hybrid")
+                assert hits[0].path.endswith("ocean_tides_and_the_moon.md")
+        except BaseException as e:  # noqa: BLE001 - collected and re-raised below
+            errors.append(e)
+
+    threads = [threading.Thread(target=reader) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for i in range(5):
+        ds.add_text(f"notes/{i}.txt", f"Note number {i} is about quilting and patchwork patterns.")
+    stop.set()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert ds.status()["documents"] == 37 + 5
+
+
+def test_shipped_encoder_contract() -> None:
+    encoder = Encoder.load(device="cpu")
+    vectors = encoder.encode(["a sentence", "another one", ""])
+    assert vectors.shape == (3, encoder.dim) and str(vectors.dtype) == "float32"
