@@ -100,17 +100,23 @@ class DocSearch:
         with self._lock:
             if self._index is None:
                 from indexer import Index
+                from indexer.errors import IndexExists
 
                 if create and not Index.exists(self.path):
                     encoder = self.encoder
-                    self._index = Index.create(
-                        self.path,
-                        dim=encoder.dim,
-                        model_name=encoder.name,
-                        model_fingerprint=encoder.fingerprint,
-                        tokenizer_version=encoder.tokenizer.version,
-                        docsearch_version=__version__,
-                    )
+                    try:
+                        self._index = Index.create(
+                            self.path,
+                            dim=encoder.dim,
+                            model_name=encoder.name,
+                            model_fingerprint=encoder.fingerprint,
+                            tokenizer_version=encoder.tokenizer.version,
+                            docsearch_version=__version__,
+                            faiss_factory=self.settings.faiss_factory,
+                            wait_seconds=self.wait_seconds,
+                        )
+                    except IndexExists:  # another process created it since we looked
+                        self._index = Index.open(self.path, model_fingerprint=encoder.fingerprint)
                 else:
                     fingerprint = self.encoder.fingerprint if create else None
                     self._index = Index.open(self.path, model_fingerprint=fingerprint)

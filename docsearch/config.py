@@ -1,11 +1,17 @@
-"""Settings: every default in one place, then `DOCSEARCH_*` environment variables, then CLI flags."""
+"""Settings: every default in one place, then `DOCSEARCH_*` environment variables, then flags."""
 
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+from docsearch.errors import DocsearchError
+
+# What `indexer.Index.create` accepts; checked here so a bad value is a user error, not a bug.
+_FAISS_FACTORY = re.compile(r"auto|Flat|IVF[1-9][0-9]*,\S+")
 
 
 def default_home() -> Path:
@@ -31,6 +37,9 @@ class Settings:
         k: results per query.
         mode: `hybrid`, `dense` or `lexical`.
         context: sentences of context shown before and after a hit.
+        faiss_factory: FAISS structure of a new index (`$DOCSEARCH_FAISS`): `auto` (exact
+            search while small, IVF once large), `Flat` (always exact) or e.g. `IVF1024,Flat`.
+            An existing index keeps the one it was built with.
     """
 
     index: Path
@@ -41,6 +50,7 @@ class Settings:
     k: int = 5
     mode: str = "hybrid"
     context: int = 1
+    faiss_factory: str = "auto"
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -53,6 +63,13 @@ class Settings:
             model=Path(env["DOCSEARCH_MODEL"]).expanduser() if env.get("DOCSEARCH_MODEL") else None,
             device=env.get("DOCSEARCH_DEVICE", "auto"),
             threads=int(env.get("DOCSEARCH_THREADS", "0")),
+            faiss_factory=env.get("DOCSEARCH_FAISS") or "auto",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
-        return replace(settings, **given)
+        settings = replace(settings, **given)
+        if not _FAISS_FACTORY.fullmatch(settings.faiss_factory):
+            raise DocsearchError(
+                f"unsupported FAISS factory {settings.faiss_factory!r} (from DOCSEARCH_FAISS or "
+                "settings); use 'auto', 'Flat' or 'IVF<nlist>,Flat' such as 'IVF1024,Flat'"
+            )
+        return settings

@@ -18,7 +18,7 @@ import hashlib
 import os
 import stat
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -107,13 +107,18 @@ class FileListing:
 
     Attributes:
         files: readable files of a supported type: absolute, sorted, one per underlying file.
-        skipped: (path, reason) for files left out, e.g. "unsupported file type .docx".
+        skipped: (path, reason) for files of a type docsearch does not read, e.g.
+            "unsupported file type .docx". Nothing is wrong with them.
         missing: paths given by the caller that do not exist.
+        failed: (path, reason) for entries that should have been read but cannot be: symbolic
+            link loops, broken links, folders or files without permission, things that are not
+            regular files, names that are not valid UTF-8.
     """
 
     files: list[Path]
     skipped: list[tuple[Path, str]]
     missing: list[Path]
+    failed: list[tuple[Path, str]] = field(default_factory=list)
 
 
 # --- finding files -------------------------------------------------------------------------
@@ -123,7 +128,7 @@ def find_files(paths: Iterable[str | Path]) -> FileListing:
     """Collect the supported files under `paths`, recursing into folders.
 
     Hidden files and folders (names starting with '.') inside folders are ignored silently.
-    Symbolic links are followed once; loops and dangling links are skipped with a reason.
+    Symbolic links are followed once; loops and dangling links are reported in `failed`.
 
     Args:
         paths: files and folders.
@@ -132,27 +137,31 @@ def find_files(paths: Iterable[str | Path]) -> FileListing:
         A `FileListing`; never raises for unreadable or odd entries.
     """
     found: list[tuple[Path, tuple[int, int]]] = []
-    skipped: list[tuple[Path, str]] = []
-    missing: list[Path] = []
+    listing = FileListing([], [], [], [])
     for raw in paths:
         path = Path(os.path.abspath(os.path.expanduser(raw)))
         if not os.path.lexists(path):
-            missing.append(path)
+            listing.missing.append(path)
             continue
         problem = _stat_problem(path)
         if isinstance(problem, str):
-            skipped.append((path, problem))
+            listing.failed.append((path, problem))
         elif stat.S_ISDIR(problem.st_mode):
-            _walk(path, found, skipped)
+            _walk(path, found, listing)
         else:
-            _consider_file(path, problem, found, skipped)
+            _consider_file(path, problem, found, listing)
     files = []
     seen: set[tuple[int, int]] = set()
     for path, identity in sorted(found):
         if identity not in seen:  # the same file reached through a link or a hard link
             seen.add(identity)
             files.append(path)
-    return FileListing(files, sorted(set(skipped)), sorted(set(missing)))
+    return FileListing(
+        files,
+        sorted(set(listing.skipped)),
+        sorted(set(listing.missing)),
+        sorted(set(listing.failed)),
+    )
 
 
 def _stat_problem(path: Path) -> os.stat_result | str:
@@ -169,16 +178,14 @@ def _stat_problem(path: Path) -> os.stat_result | str:
         return exc.strerror or type(exc).__name__
 
 
-def _walk(
-    root: Path, found: list[tuple[Path, tuple[int, int]]], skipped: list[tuple[Path, str]]
-) -> None:
+def _walk(root: Path, found: list[tuple[Path, tuple[int, int]]], listing: FileListing) -> None:
     visited: set[tuple[int, int]] = set()
     stack = [root]
     while stack:
         folder = stack.pop()
         st = _stat_problem(folder)
         if isinstance(st, str):
-            skipped.append((folder, st))
+            listing.failed.append((folder, st))
             continue
         if (st.st_dev, st.st_ino) in visited:
             continue  # a link back into a folder we have already walked
@@ -187,7 +194,8 @@ def _walk(
             with os.scandir(folder) as entries:
                 names = sorted(entry.name for entry in entries)
         except OSError as exc:
-            skipped.append((folder, "permission denied" if exc.errno == errno.EACCES else str(exc)))
+            reason = "permission denied" if exc.errno == errno.EACCES else str(exc)
+            listing.failed.append((folder, f"cannot list the folder ({reason})"))
             continue
         for name in names:
             if name.startswith("."):
@@ -195,30 +203,31 @@ def _walk(
             path = folder / name
             entry_st = _stat_problem(path)
             if isinstance(entry_st, str):
-                skipped.append((path, entry_st))
+                listing.failed.append((path, entry_st))
             elif stat.S_ISDIR(entry_st.st_mode):
                 stack.append(path)
             else:
-                _consider_file(path, entry_st, found, skipped)
+                _consider_file(path, entry_st, found, listing)
 
 
 def _consider_file(
     path: Path,
     st: os.stat_result,
     found: list[tuple[Path, tuple[int, int]]],
-    skipped: list[tuple[Path, str]],
+    listing: FileListing,
 ) -> None:
-    if not stat.S_ISREG(st.st_mode):
-        skipped.append((path, "not a regular file"))
-        return
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_TYPES:
-        skipped.append((path, f"unsupported file type {suffix or '(no extension)'}"))
+        listing.skipped.append((path, f"unsupported file type {suffix or '(no extension)'}"))
+        return
+    if not stat.S_ISREG(st.st_mode):
+        # Never open it: reading a FIFO or a device can block forever.
+        listing.failed.append((path, "not a regular file (a pipe, socket or device)"))
         return
     try:
         str(path).encode("utf-8")
     except UnicodeEncodeError:
-        skipped.append((path, "file name is not valid UTF-8; rename the file"))
+        listing.failed.append((path, "file name is not valid UTF-8; rename the file"))
         return
     found.append((path, (st.st_dev, st.st_ino)))
 

@@ -75,9 +75,12 @@ def index_sentences(document: Document, encoder: Encoder) -> list[Sentence]:
     every part of the text is encoded and findable; nothing is truncated.
     """
     out: list[Sentence] = []
-    for sentence in split_document(document):
-        spans = encoder.windows(sentence.text)
-        if len(spans) == 1:
+    sentences = split_document(document)
+    # One batched tokenizer call finds the few sentences that need windows.
+    lengths = [len(ids) for ids in encoder.tokenizer.encode([s.text for s in sentences])]
+    for sentence, n_tokens in zip(sentences, lengths, strict=True):
+        spans = encoder.windows(sentence.text) if n_tokens > encoder.max_tokens else []
+        if len(spans) <= 1:
             out.append(sentence)
             continue
         for a, b in spans:
@@ -159,7 +162,9 @@ class Batcher:
         for document, sentences, metadata in self.pending:
             n = len(sentences)
             self.writer.add_document(
-                document_record(document, metadata), sentence_records(sentences), vectors[row : row + n]
+                document_record(document, metadata),
+                sentence_records(sentences),
+                vectors[row : row + n],
             )
             row += n
             if self.on_written is not None:
@@ -195,11 +200,12 @@ def ingest_paths(
     """
     started = time.monotonic()
     report = IngestReport()
-    paths = [Path(p) for p in paths]
-    listing = find_files(paths)
-    report.skipped = [(str(p), reason) for p, reason in listing.skipped]
-    report.failed = [(str(p), "no such file or directory") for p in listing.missing]
-    known = {doc.path: doc for doc in index.documents()}
+    roots = [Path(p) for p in paths]
+    listing = find_files(roots)
+    report.skipped = [(printable_path(p), reason) for p, reason in listing.skipped]
+    report.failed = [(printable_path(p), "no such file or directory") for p in listing.missing]
+    report.failed += [(printable_path(p), reason) for p, reason in listing.failed]
+    known: dict[str, Any] = {}
 
     def count(document: Document, n: int) -> None:
         report.sentences += n
@@ -209,13 +215,17 @@ def ingest_paths(
             report.added += 1
 
     with index.writer(wait_seconds=wait_seconds) as writer:
+        # Read what is indexed only once we hold the lock: another process may have just
+        # ingested the same files while we waited.
+        known.update((doc.path, doc) for doc in index.documents())
         batcher = Batcher(writer, encoder, on_written=count)
         for done, path in enumerate(listing.files, 1):
             try:
                 document = read_file(Path(os.path.abspath(path)))
             except UnreadableDocument as e:
-                log.warning("skipped %s", e)
-                report.failed.append((str(path), e.reason))
+                # Reported once, by the caller, from `report.failed` (the CLI lists them).
+                log.debug("not ingested: %s", e)
+                report.failed.append((printable_path(path), e.reason))
                 continue
             finally:
                 if progress is not None:
@@ -227,9 +237,27 @@ def ingest_paths(
             batcher.add(document)
         batcher.flush()
         if prune:
-            report.removed = _prune(writer, known, listing.files, [p for p in paths if p.is_dir()])
+            report.removed = _prune(writer, known, listing.files, [p for p in roots if p.is_dir()])
     report.seconds = time.monotonic() - started
     return report
+
+
+_UNPRINTABLE = {code: f"\\x{code:02x}" for code in [*range(0x20), 0x7F]} | {
+    ord("\n"): "\\n",
+    ord("\t"): "\\t",
+    ord("\r"): "\\r",
+}
+
+
+def printable_path(path: str | Path) -> str:
+    """A path safe to print on one line: control characters and undecodable bytes escaped.
+
+    A name with a newline or a terminal escape sequence would break or hijack the report line;
+    a name that is not valid UTF-8 (decoded with surrogates) cannot be written to a UTF-8 stream.
+    Ordinary names, spaces and non-ASCII letters included, come back unchanged.
+    """
+    text = os.fspath(path).translate(_UNPRINTABLE)
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _prune(writer: Writer, known: dict[str, Any], present: list[Path], folders: list[Path]) -> int:

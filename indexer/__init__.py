@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from indexer.auto_factory import AutoFactory
 from indexer.errors import (
     FormatMismatch,
     IndexCorrupt,
@@ -18,6 +19,7 @@ from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, Stor
 from indexer.writer import IndexWriter
 
 __all__ = [
+    "AutoFactory",
     "DocumentRecord",
     "FormatMismatch",
     "Index",

@@ -45,7 +45,9 @@ def read_generation(store: MetadataStore) -> int:
     return int(value)
 
 
-def load_vectors(layout: IndexLayout, generation: int, factory: str, sentences: int) -> FaissIndex:
+def load_vectors(
+    layout: IndexLayout, generation: int, factory: str, sentences: int, *, mmap: bool = False
+) -> FaissIndex:
     """Read the vector file of `generation` and check it holds one vector per sentence.
 
     Args:
@@ -53,6 +55,9 @@ def load_vectors(layout: IndexLayout, generation: int, factory: str, sentences: 
         generation: the committed generation.
         factory: the FAISS factory string from the manifest.
         sentences: the number of rows in the sentences table at `generation`.
+        mmap: map the file read-only instead of reading it (see `FaissIndex.load`); safe
+            because a vector file is never changed in place, and a mapping outlives the
+            file's deletion by a later writer.
 
     Raises:
         FileNotFoundError: the file is gone (a writer may have committed a newer generation
@@ -61,7 +66,7 @@ def load_vectors(layout: IndexLayout, generation: int, factory: str, sentences: 
     """
     path = layout.vectors(generation)
     try:
-        vectors = FaissIndex.load(path, factory=factory)
+        vectors = FaissIndex.load(path, factory=factory, mmap=mmap)
     except ValueError as exc:
         raise IndexCorrupt(f"{exc}; {REBUILD_HINT}") from exc
     if len(vectors) != sentences:

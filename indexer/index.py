@@ -2,9 +2,9 @@
 
 Reads never block and never see uncommitted work. Each read runs in one SQLite snapshot; a vector
 search first reads the committed generation in that snapshot and, when it differs from the
-vectors in memory, loads `vectors.<generation>.faiss` (under a lock, once for all threads). The
-vectors in memory are never modified, so any number of threads can search them at once; writing
-goes through `Index.writer()` (see `indexer.writer`).
+vectors in memory, maps `vectors.<generation>.faiss` read-only (under a lock, once for all
+threads). Those vectors are never modified, so any number of threads can search them at once;
+writing goes through `Index.writer()` (see `indexer.writer`).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from indexer import lexical
+from indexer.auto_factory import AutoFactory
 from indexer.errors import (
     IndexCorrupt,
     IndexExists,
@@ -53,8 +54,16 @@ class _LoadedVectors:
 class Index:
     """An index directory opened for reading; `writer()` changes it. Safe to share by threads."""
 
-    def __init__(self, layout: IndexLayout, manifest: Manifest, engine: sa.Engine) -> None:
+    def __init__(
+        self,
+        layout: IndexLayout,
+        manifest: Manifest,
+        engine: sa.Engine,
+        *,
+        auto_factory: AutoFactory | None = None,
+    ) -> None:
         """Use `Index.create` or `Index.open` instead."""
+        self._auto_factory = auto_factory
         self._layout = layout
         self._manifest = manifest
         self._engine = engine
@@ -75,13 +84,23 @@ class Index:
         tokenizer_version: str,
         docsearch_version: str,
         faiss_factory: str = "Flat",
+        auto_factory: AutoFactory | None = None,
+        wait_seconds: float = 0,
     ) -> Index:
         """Create an empty index in `root` (made if missing) and open it.
+
+        Args:
+            faiss_factory: "auto" (exact search while small, IVF once large; see
+                `indexer.auto_factory`), "Flat" (always exact) or "IVF{nlist},Flat".
+            auto_factory: thresholds of "auto" for this object's writers (default
+                `AutoFactory()`); not stored in the index.
+            wait_seconds: how long to wait for another process that holds the write lock.
 
         Raises:
             ValueError: bad `dim` or unsupported `faiss_factory`.
             IndexExists: `root` already holds an index.
-            IndexLocked: another process is creating or writing an index there.
+            IndexLocked: another process is still creating or writing an index there after
+                `wait_seconds`.
             StorageError: the directory or its files cannot be written.
         """
         layout = IndexLayout(Path(root))
@@ -91,7 +110,7 @@ class Index:
         except OSError as exc:
             raise StorageError(f"cannot create the index directory {layout.root}: {exc}") from exc
         with WriteLock(layout.lock) as lock:
-            lock.acquire()
+            lock.acquire(wait_seconds)
             if layout.manifest.exists():
                 raise IndexExists(
                     f"{layout.root} already holds an index; open it, or run "
@@ -123,16 +142,23 @@ class Index:
             except BaseException:
                 engine.dispose()
                 raise
-        return cls(layout, manifest, engine)
+        return cls(layout, manifest, engine, auto_factory=auto_factory)
 
     @classmethod
-    def open(cls, root: Path | str, *, model_fingerprint: str | None = None) -> Index:
+    def open(
+        cls,
+        root: Path | str,
+        *,
+        model_fingerprint: str | None = None,
+        auto_factory: AutoFactory | None = None,
+    ) -> Index:
         """Open an existing index for reading (and, through `writer()`, writing).
 
         Args:
             root: the index directory.
             model_fingerprint: the encoder in use; when given it must match the one the index
                 was built with.
+            auto_factory: thresholds of the "auto" FAISS factory for this object's writers.
 
         Raises:
             IndexNotFound: no (complete) index in `root`.
@@ -161,7 +187,7 @@ class Index:
             raise IndexCorrupt(
                 f"index at {layout.root} has no {layout.database.name}; {REBUILD_HINT}"
             )
-        index = cls(layout, manifest, make_engine(layout.database))
+        index = cls(layout, manifest, make_engine(layout.database), auto_factory=auto_factory)
         try:
             with index._reading() as store:
                 index._vectors_for(store)  # fail now, not at the first search, if inconsistent
@@ -206,7 +232,11 @@ class Index:
         with WriteLock(self._layout.lock) as lock:
             lock.acquire(wait_seconds)
             writer = IndexWriter(
-                self._layout, self._engine, self._manifest, on_checkpoint=self._set_manifest
+                self._layout,
+                self._engine,
+                self._manifest,
+                on_checkpoint=self._set_manifest,
+                auto_factory=self._auto_factory,
             )
             try:
                 yield writer
@@ -243,8 +273,10 @@ class Index:
                     return loaded.vectors
                 _, sentences = store.counts()
                 try:
+                    # Mapped, not read: a query touches only the pages it searches, and opening
+                    # a large index costs milliseconds instead of reading the whole file.
                     vectors = load_vectors(
-                        self._layout, generation, self._manifest.faiss_factory, sentences
+                        self._layout, generation, self._manifest.faiss_factory, sentences, mmap=True
                     )
                 except FileNotFoundError:
                     # A writer committed a newer generation and deleted this file after our
@@ -344,6 +376,15 @@ class Index:
             return None
         with self._reading() as store:
             return store.ids_matching(path_glob, types)
+
+    def faiss_structure(self) -> tuple[str, int | None]:
+        """The FAISS structure of the committed vectors: (factory in use, nprobe or None).
+
+        E.g. ("Flat", None), or ("IVF1265,Flat", 16) once an "auto" index has grown.
+        """
+        with self._reading() as store:
+            vectors = self._vectors_for(store)
+        return vectors.current_factory, vectors.nprobe if vectors.nlist is not None else None
 
     def counts(self) -> tuple[int, int]:
         """Return the committed (number of documents, number of sentences)."""

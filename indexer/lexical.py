@@ -1,8 +1,15 @@
-"""Lexical (BM25) search over sentence text with SQLite FTS5.
+"""Lexical (BM25) search with SQLite FTS5: documents are ranked by passages, shown by sentences.
 
-The FTS table is an external-content index over `sentences.text`, kept in sync by triggers, so it
-changes in the same transaction as the metadata and can never disagree with it. User text is never
-parsed as FTS5 query syntax: `to_match_expression` keeps only word tokens and quotes each one.
+Two FTS5 tables, both changed in the same transaction as the metadata:
+- `sentences_fts`, an external-content index over `sentences.text` kept in sync by triggers;
+- `passages_fts`, a contentless index over passages: runs of consecutive sentences of one
+  document up to `PASSAGE_WORDS` words (table `passages`). BM25 over ~200-word passages ranks
+  documents better than BM25 over single sentences (measured on SciFact, document nDCG@10:
+  0.70 against 0.58; whole documents 0.69), and still points into long documents.
+A search ranks passages, then shows each by its best-matching sentence.
+
+User text is never parsed as FTS5 query syntax: `to_match_expression` keeps only word tokens
+and quotes each one.
 """
 
 from __future__ import annotations
@@ -17,9 +24,11 @@ import numpy.typing as npt
 import sqlalchemy as sa
 
 FTS_TABLE = "sentences_fts"
-# unicode61 folds case and (with remove_diacritics 2) accents; no stemming, so a quoted query term
-# matches the same surface forms in every language.
-TOKENIZER = "unicode61 remove_diacritics 2"
+PASSAGE_FTS_TABLE = "passages_fts"
+# Porter stemming on top of unicode61 (case and accent folding), so "tides" finds "tide".
+# Measured on SciFact (document nDCG@10): 0.687 with porter, 0.670 without.
+TOKENIZER = "porter unicode61 remove_diacritics 2"
+PASSAGE_WORDS = 200
 # Longer queries are cut to this many distinct terms; BM25 over an OR of hundreds of terms is slow
 # and no better.
 MAX_QUERY_TERMS = 64
@@ -41,18 +50,105 @@ _DDL = (
         INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
         INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text);
     END""",
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {PASSAGE_FTS_TABLE} USING fts5(
+        text, content='', tokenize='{TOKENIZER}')""",
 )
 
 
 def create_fts(connection: sa.Connection) -> None:
-    """Create the FTS5 table and the triggers that keep it in sync with `sentences`."""
+    """Create the FTS5 tables and the triggers that keep the sentence index in sync."""
     for statement in _DDL:
         connection.exec_driver_sql(statement)
 
 
 def rebuild_fts(connection: sa.Connection) -> None:
-    """Re-index every sentence from the `sentences` table (repair after manual edits)."""
+    """Re-index every sentence and passage from the metadata tables (repair after manual edits)."""
     connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
+    connection.exec_driver_sql(
+        f"INSERT INTO {PASSAGE_FTS_TABLE}({PASSAGE_FTS_TABLE}) VALUES ('delete-all')"
+    )
+    for passage_id, text in _passage_texts(connection, None):
+        _index_passage(connection, passage_id, text)
+
+
+def group_passages(
+    word_counts: Sequence[int], max_words: int = PASSAGE_WORDS
+) -> list[tuple[int, int]]:
+    """Cut a document's consecutive sentences into passages of at most `max_words` words.
+
+    A sentence longer than `max_words` forms a passage of its own.
+
+    Args:
+        word_counts: words in each sentence, in document order.
+        max_words: the most words in a passage of several sentences.
+
+    Returns:
+        inclusive (first, last) sentence positions of each passage, covering every sentence once.
+    """
+    passages: list[tuple[int, int]] = []
+    first, words = 0, 0
+    for i, n in enumerate(word_counts):
+        if i > first and words + n > max_words:
+            passages.append((first, i - 1))
+            first, words = i, 0
+        words += n
+    if word_counts:
+        passages.append((first, len(word_counts) - 1))
+    return passages
+
+
+def add_passages(
+    connection: sa.Connection, document_id: int, sentence_ids: Sequence[int], texts: Sequence[str]
+) -> None:
+    """Store and index the passages of a document whose sentences were just inserted."""
+    for first, last in group_passages([len(t.split()) for t in texts]):
+        passage_id = connection.execute(
+            sa.text(
+                "INSERT INTO passages (document_id, first_sentence_id, last_sentence_id) "
+                "VALUES (:document, :first, :last) RETURNING id"
+            ),
+            {"document": document_id, "first": sentence_ids[first], "last": sentence_ids[last]},
+        ).scalar_one()
+        _index_passage(connection, int(passage_id), " ".join(texts[first : last + 1]))
+
+
+def delete_passages(connection: sa.Connection, document_id: int) -> None:
+    """Remove a document's passages from the FTS index; call before its sentences are deleted.
+
+    A contentless FTS5 table forgets a row only when given the text it indexed, which is
+    rebuilt here from the sentences. The `passages` rows themselves go by cascade.
+    """
+    for passage_id, text in _passage_texts(connection, document_id):
+        connection.execute(
+            sa.text(
+                f"INSERT INTO {PASSAGE_FTS_TABLE}({PASSAGE_FTS_TABLE}, rowid, text) "
+                "VALUES ('delete', :id, :text)"
+            ),
+            {"id": passage_id, "text": text},
+        )
+
+
+def _index_passage(connection: sa.Connection, passage_id: int, text: str) -> None:
+    connection.execute(
+        sa.text(f"INSERT INTO {PASSAGE_FTS_TABLE}(rowid, text) VALUES (:id, :text)"),
+        {"id": passage_id, "text": text},
+    )
+
+
+def _passage_texts(connection: sa.Connection, document_id: int | None) -> list[tuple[int, str]]:
+    where = "" if document_id is None else "WHERE p.document_id = :document"
+    rows = connection.execute(
+        sa.text(
+            "SELECT p.id, s.text FROM passages p JOIN sentences s "
+            "ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id "
+            f"AND s.document_id = p.document_id {where} ORDER BY p.id, s.id"
+        ),
+        {"document": document_id},
+    )
+    texts: dict[int, list[str]] = {}
+    for passage_id, text in rows:
+        texts.setdefault(int(passage_id), []).append(text)
+    return [(passage_id, " ".join(parts)) for passage_id, parts in texts.items()]
 
 
 def to_match_expression(user_text: str) -> str | None:
@@ -81,17 +177,18 @@ def search(
     k: int,
     allowed_document_ids: Sequence[int] | npt.NDArray[np.int64] | None = None,
 ) -> list[tuple[int, float]]:
-    """Rank sentences by BM25 against the words of `text`.
+    """Rank passages by BM25 against the words of `text`; show each by its best sentence.
 
     Args:
         connection: an open connection to the index database.
         text: user text (never interpreted as FTS5 syntax).
-        k: most results to return (>= 1).
-        allowed_document_ids: when given, only sentences of these documents are returned.
+        k: most passages to return (>= 1).
+        allowed_document_ids: when given, only passages of these documents are returned.
 
     Returns:
-        up to `k` (sentence id, score) pairs, best first; score = -bm25, higher is better.
-        Empty when `text` has no word tokens.
+        up to `k` (sentence id, score) pairs, best first: each passage's best-matching sentence
+        (its first sentence when no single sentence matches) with the passage's score = -bm25,
+        higher is better. Empty when `text` has no word tokens.
 
     Raises:
         ValueError: k < 1.
@@ -102,18 +199,47 @@ def search(
     if expression is None:
         return []
     params: dict[str, object] = {"expression": expression, "k": k}
-    if allowed_document_ids is None:
-        sql = f"""SELECT rowid, bm25({FTS_TABLE}) AS rank FROM {FTS_TABLE}
-                  WHERE {FTS_TABLE} MATCH :expression ORDER BY rank LIMIT :k"""
-    else:
+    restrict = ""
+    if allowed_document_ids is not None:
         document_ids = [int(i) for i in allowed_document_ids]
         if not document_ids:
             return []
-        sql = f"""SELECT {FTS_TABLE}.rowid, bm25({FTS_TABLE}) AS rank
-                  FROM {FTS_TABLE} JOIN sentences ON sentences.id = {FTS_TABLE}.rowid
-                  WHERE {FTS_TABLE} MATCH :expression
-                    AND sentences.document_id IN (SELECT value FROM json_each(:document_ids))
-                  ORDER BY rank LIMIT :k"""
+        restrict = "AND p.document_id IN (SELECT value FROM json_each(:document_ids))"
         params["document_ids"] = json.dumps(document_ids)
-    rows = connection.execute(sa.text(sql), params)
-    return [(int(sentence_id), -float(rank)) for sentence_id, rank in rows]
+    passages = connection.execute(
+        sa.text(
+            f"""SELECT p.first_sentence_id, p.last_sentence_id, bm25({PASSAGE_FTS_TABLE}) AS rank
+                FROM {PASSAGE_FTS_TABLE} JOIN passages p ON p.id = {PASSAGE_FTS_TABLE}.rowid
+                WHERE {PASSAGE_FTS_TABLE} MATCH :expression {restrict}
+                ORDER BY rank LIMIT :k"""
+        ),
+        params,
+    ).all()
+    ranges = [(int(first), int(last)) for first, last, _ in passages]
+    best = _best_sentences(connection, expression, ranges)
+    return [
+        (best.get(first, first), -float(rank))
+        for (first, _), (*_, rank) in zip(ranges, passages, strict=True)
+    ]
+
+
+def _best_sentences(
+    connection: sa.Connection, expression: str, ranges: list[tuple[int, int]]
+) -> dict[int, int]:
+    """Map each passage's first sentence id to its best-matching sentence id (by BM25)."""
+    owner = {i: first for first, last in ranges for i in range(first, last + 1)}
+    if not owner:
+        return {}
+    rows = connection.execute(
+        sa.text(
+            f"""SELECT rowid FROM {FTS_TABLE}
+                WHERE {FTS_TABLE} MATCH :expression
+                  AND rowid IN (SELECT value FROM json_each(:ids))
+                ORDER BY bm25({FTS_TABLE})"""
+        ),
+        {"expression": expression, "ids": json.dumps(list(owner))},
+    )
+    best: dict[int, int] = {}
+    for (sentence_id,) in rows:
+        best.setdefault(owner[int(sentence_id)], int(sentence_id))
+    return best

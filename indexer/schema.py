@@ -62,6 +62,24 @@ sentences = sa.Table(
     sqlite_autoincrement=True,
 )
 
+# Runs of consecutive sentences of one document, up to ~200 words: the unit of BM25 ranking
+# (see indexer.lexical). Sentence ids of a document are consecutive, so a range names a passage.
+passages = sa.Table(
+    "passages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column(
+        "document_id",
+        sa.Integer,
+        sa.ForeignKey("documents.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("first_sentence_id", sa.Integer, nullable=False),
+    sa.Column("last_sentence_id", sa.Integer, nullable=False),
+    sqlite_autoincrement=True,
+)
+
 meta = sa.Table(
     "meta",
     metadata,

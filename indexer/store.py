@@ -17,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from indexer import lexical
 from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
 from indexer.schema import documents, meta, sentences
 from indexer.vectors import IdArray
@@ -96,6 +97,7 @@ class MetadataStore:
                 for ordinal, record in enumerate(sentence_records)
             ],
         )
+        lexical.add_passages(conn, document_id, ids.tolist(), [r.text for r in sentence_records])
         return document_id, ids
 
     def _next_sentence_id(self) -> int:
@@ -124,6 +126,7 @@ class MetadataStore:
         ids = _to_ids(
             conn.execute(sa.select(sentences.c.id).where(sentences.c.document_id == document_id))
         )
+        lexical.delete_passages(conn, document_id)
         conn.execute(documents.delete().where(documents.c.id == document_id))
         return ids
 

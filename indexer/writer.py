@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterator, Sequence
 import numpy as np
 import sqlalchemy as sa
 
+from indexer.auto_factory import AutoFactory, adapt
 from indexer.errors import IndexCorrupt, StorageError
-from indexer.faiss_index import FaissIndex
+from indexer.faiss_index import AUTO_FACTORY, FaissIndex
 from indexer.generation import load_vectors, publish, read_generation
 from indexer.layout import IndexLayout, Manifest
 from indexer.records import DocumentRecord, SentenceRecord
@@ -46,10 +47,13 @@ class IndexWriter:
         engine: sa.Engine,
         manifest: Manifest,
         on_checkpoint: Callable[[Manifest], None],
+        *,
+        auto_factory: AutoFactory | None = None,
     ) -> None:
         """Open the write transaction, tidy the directory and load a private copy of the vectors.
 
-        The caller must hold the write lock.
+        The caller must hold the write lock. `auto_factory` steers an index whose manifest says
+        `faiss_factory: "auto"` (default: `AutoFactory()`).
 
         Raises:
             IndexCorrupt: the committed vector file is missing or disagrees with the database.
@@ -58,6 +62,7 @@ class IndexWriter:
         self._layout = layout
         self._manifest = manifest
         self._on_checkpoint = on_checkpoint
+        self._auto_factory = auto_factory or AutoFactory()
         self._connection = engine.connect().execution_options(**{BEGIN_OPTION: "IMMEDIATE"})
         self._store = MetadataStore(self._connection)
         self._closed = False
@@ -164,6 +169,9 @@ class IndexWriter:
     def checkpoint(self) -> None:
         """Make every change so far durable and visible to readers, atomically.
 
+        An "auto" index may change its FAISS structure here (flat -> IVF, see
+        `indexer.auto_factory`); that retraining is part of the checkpoint.
+
         Raises:
             StorageError: a write failed. The index keeps its previous state and every change
                 since the last checkpoint is discarded.
@@ -175,6 +183,8 @@ class IndexWriter:
             self._vectors.remove(np.concatenate(self._pending_removals))
             self._pending_removals = []
         try:
+            if self._manifest.faiss_factory == AUTO_FACTORY:
+                adapt(self._vectors, self._auto_factory)
             with storage_errors(f"cannot commit to {self._layout.database}"):
                 documents, sentences = self._store.counts()
             if sentences != len(self._vectors):

@@ -99,11 +99,13 @@ def _decode_without_bom(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         pass
-    # A few bad bytes in otherwise good UTF-8 are damage; many mean another encoding.
+    # Bad bytes among valid multi-byte sequences are damage; bad bytes alone mean another
+    # encoding. Legacy text almost never holds a valid UTF-8 sequence by accident, and choosing
+    # UTF-8 when good >= bad mangles the fewest characters (cp1252 would garble every good one).
     lenient = data.decode("utf-8", errors="replace")
     bad = lenient.count("\ufffd")
     good = len(lenient) - len(lenient.encode("ascii", "ignore")) - bad
-    if good >= 2 * bad:
+    if good >= bad:
         return lenient
     try:
         return data.decode("cp1252")

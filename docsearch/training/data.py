@@ -75,6 +75,17 @@ def _dictionary_definition(text: str) -> str:
     return cleaned[:400]
 
 
+# The last rows of PubMedQA and of the arXiv set are held out of training entirely: they form
+# the development set on which retrieval settings (e.g. hybrid fusion weights) are chosen.
+DEV_ROWS = 200
+
+
+def dev_split(rows: Iterator[dict], *, train: bool) -> list[dict]:
+    """The training part (all rows but the last DEV_ROWS) or the held-out development part."""
+    items = list(rows)
+    return items[:-DEV_ROWS] if train else items[-DEV_ROWS:]
+
+
 def load_sources(data_dir: Path) -> tuple[dict[str, list[str]], list[Pair]]:
     """Read every R training set: texts per source (for the pool) and natural pairs.
 
@@ -86,13 +97,13 @@ def load_sources(data_dir: Path) -> tuple[dict[str, list[str]], list[Pair]]:
     pairs: list[Pair] = []
 
     sci: list[str] = []
-    for row in _jsonl(data_dir / "pubmedqa_labeled.jsonl.gz"):
+    for row in dev_split(_jsonl(data_dir / "pubmedqa_labeled.jsonl.gz"), train=True):
         abstract = " ".join(row["contexts"])
         sentences = sentences_of(abstract)
         sci += [row["question"], *sentences, *sentences_of(row["long_answer"])]
         pairs += [Pair(row["question"], s, "pubmedqa") for s in sentences[:4]]
         pairs.append(Pair(row["question"], _clean(row["long_answer"]), "pubmedqa"))
-    for row in _jsonl(data_dir / "arxiv_cs_abstracts.jsonl.gz"):
+    for row in dev_split(_jsonl(data_dir / "arxiv_cs_abstracts.jsonl.gz"), train=True):
         title, sentences = _clean(row["title"]), sentences_of(row["abstract"])
         sci += [title, *sentences]
         pairs += [Pair(title, s, "arxiv") for s in sentences[:3]]

@@ -517,14 +517,14 @@ def test_find_files_walks_folders_and_reports_what_it_skips(tmp_path: Path) -> N
     listing = find_files([root, tmp_path / "missing", str(root / "a.txt")])
     assert listing.files == sorted(root / name for name in files)
     assert listing.missing == [tmp_path / "missing"]
-    assert listing.skipped == sorted(
-        [
-            (root / "Makefile", "unsupported file type (no extension)"),
-            (root / "dangling.txt", "broken symbolic link"),
-            (root / "report.docx", "unsupported file type .docx"),
-            (root / "self.md", "symbolic link loop"),
-        ]
-    )
+    assert listing.skipped == [
+        (root / "Makefile", "unsupported file type (no extension)"),
+        (root / "report.docx", "unsupported file type .docx"),
+    ]
+    assert listing.failed == [
+        (root / "dangling.txt", "broken symbolic link"),
+        (root / "self.md", "symbolic link loop"),
+    ]
 
 
 def test_find_files_with_a_file_and_relative_path(
@@ -534,7 +534,7 @@ def test_find_files_with_a_file_and_relative_path(
     monkeypatch.chdir(tmp_path)
     listing = find_files(["notes.txt", "notes.txt"])
     assert listing.files == [tmp_path / "notes.txt"]
-    assert listing.skipped == [] and listing.missing == []
+    assert listing.skipped == [] and listing.missing == [] and listing.failed == []
 
 
 # --- properties ----------------------------------------------------------------------------

@@ -113,9 +113,9 @@ def test_operator_words_are_searched_as_plain_words(
 def test_ranking_sanity(corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]]) -> None:
     conn, _, sentences = corpus
     hits = lexical.search(conn, "quantum", 5)
-    # Both physics sentences match; the one saying "quantum" twice ranks first.
-    assert [i for i, _ in hits] == [sentences["/physics.md"][1], sentences["/physics.md"][0]]
-    assert hits[0][1] > hits[1][1] > 0
+    # Both physics sentences form one passage, shown by the sentence saying "quantum" twice.
+    assert [i for i, _ in hits] == [sentences["/physics.md"][1]]
+    assert hits[0][1] > 0
     top, _ = lexical.search(conn, "quantum entanglement lecture", 1)[0]
     assert top == sentences["/physics.md"][1]
 
@@ -133,7 +133,7 @@ def test_allowed_document_ids(
     conn, documents, sentences = corpus
     query = "quantum cake"
     assert {i for i, _ in lexical.search(conn, query, 10)} == {
-        *sentences["/physics.md"],
+        sentences["/physics.md"][1],
         sentences["/cooking.md"][1],
     }
     only_cooking = lexical.search(conn, query, 10, [documents["/cooking.md"]])
@@ -148,3 +148,22 @@ def test_k_limits_and_is_validated(
     assert len(lexical.search(conn, "quantum cake coffee", 2)) == 2
     with pytest.raises(ValueError, match="k must be"):
         lexical.search(conn, "quantum", 0)
+
+
+def test_group_passages_hand_worked() -> None:
+    assert lexical.group_passages([]) == []
+    assert lexical.group_passages([5, 5, 5], max_words=10) == [(0, 1), (2, 2)]
+    # A sentence longer than the limit stands alone; nothing is dropped.
+    assert lexical.group_passages([3, 50, 3, 3], max_words=10) == [(0, 0), (1, 1), (2, 3)]
+
+
+def test_passages_rank_documents_and_are_removed_with_them(
+    corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
+) -> None:
+    conn, documents, _ = corpus
+    before = conn.execute(sa.text("SELECT count(*) FROM passages")).scalar_one()
+    assert before >= len(documents)
+    lexical.delete_passages(conn, documents["/physics.md"])
+    conn.execute(sa.text("DELETE FROM documents WHERE id = :i"), {"i": documents["/physics.md"]})
+    assert lexical.search(conn, "quantum", 5) == []
+    assert conn.execute(sa.text("SELECT count(*) FROM passages")).scalar_one() < before
