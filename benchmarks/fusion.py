@@ -3,7 +3,7 @@
     python benchmarks/fusion.py [--model DIR]
 
 Development sets (never used in training; see docsearch/training/data.py DEV_ROWS):
-- PubMedQA dev: the last 200 questions, each answered by its own abstract, among all 1,000 abstracts;
+- PubMedQA dev: the last 200 questions, each answered by its own abstract, among all 1,000;
 - arXiv dev: the last 200 titles, each matching its own abstract, among all 1,000 abstracts.
 SciFact test is reported beside them for information only; the choice is made on dev.
 
@@ -37,7 +37,12 @@ def dev_sets() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, dict
     """name -> (doc id -> text, query id -> query, qrels) for PubMedQA and arXiv dev."""
     sets = {}
     for name, file, query_key, text_of in (
-        ("pubmedqa_dev", "pubmedqa_labeled.jsonl.gz", "question", lambda r: " ".join(r["contexts"])),
+        (
+            "pubmedqa_dev",
+            "pubmedqa_labeled.jsonl.gz",
+            "question",
+            lambda r: " ".join(r["contexts"]),
+        ),
         ("arxiv_dev", "arxiv_cs_abstracts.jsonl.gz", "title", lambda r: r["abstract"]),
     ):
         with gzip.open(TRAIN / file, "rt", encoding="utf-8") as f:
@@ -68,7 +73,7 @@ def candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: 
     qids = list(queries)
     vectors = ds.encoder.encode([queries[q] for q in qids])
     out = {}
-    for q, vector in zip(qids, vectors):
+    for q, vector in zip(qids, vectors, strict=False):
         dense = index.search_vectors(vector[None, :], FETCH)[0]
         lexical = index.search_lexical(queries[q], FETCH)
         sentences = index.sentences([i for i, _ in dense] + [i for i, _ in lexical])
@@ -110,7 +115,9 @@ def normalized(dense_weight: float) -> Callable:
 
         nd, nl = norm(dense), norm(lexical)
         docs = set(nd) | set(nl)
-        scores = {d: dense_weight * nd.get(d, 0.0) + (1 - dense_weight) * nl.get(d, 0.0) for d in docs}
+        scores = {
+            d: dense_weight * nd.get(d, 0.0) + (1 - dense_weight) * nl.get(d, 0.0) for d in docs
+        }
         return sorted(docs, key=lambda d: -scores[d])
 
     return fuse
@@ -118,8 +125,8 @@ def normalized(dense_weight: float) -> Callable:
 
 def rules() -> dict[str, Callable]:
     out: dict[str, Callable] = {
-        "dense": lambda d, l: [x for x, _ in d],
-        "lexical": lambda d, l: [x for x, _ in l],
+        "dense": lambda d, lex: [x for x, _ in d],
+        "lexical": lambda d, lex: [x for x, _ in lex],
     }
     for w in (0.25, 0.5, 0.75, 1.0):
         out[f"rrf_w{w}"] = rrf(w)
@@ -129,7 +136,9 @@ def rules() -> dict[str, Callable]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
     parser.add_argument("--model", type=Path, default=None)
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
@@ -137,11 +146,11 @@ def main() -> None:
     for name, (docs, queries, qrels) in dev_sets().items():
         cands = candidates(name, docs, queries, args.model)
         for rule, fuse in rules().items():
-            rankings = {q: fuse(d, l)[:10] for q, (d, l) in cands.items()}
+            rankings = {q: fuse(d, lex)[:10] for q, (d, lex) in cands.items()}
             table.setdefault(rule, {})[name] = round(mean_ndcg(rankings, qrels), 4)
         print(name, {r: v[name] for r, v in table.items()}, flush=True)
     dev_names = ("pubmedqa_dev", "arxiv_dev")
-    for rule, scores in table.items():
+    for scores in table.values():
         scores["dev_mean"] = round(float(np.mean([scores[n] for n in dev_names])), 4)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "fusion.json").write_text(json.dumps(table, indent=2) + "\n")

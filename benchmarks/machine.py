@@ -106,7 +106,19 @@ def machine_info() -> dict[str, Any]:
 
 
 def peak_rss_mib() -> float:
-    """Peak resident memory of this process so far, in MiB (ru_maxrss is KiB on Linux)."""
+    """Peak resident memory of this process so far, in MiB.
+
+    Linux: VmHWM from /proc/self/status. Not ru_maxrss: a child process inherits its parent's
+    peak at fork and keeps it through exec, so ru_maxrss of a small child started by a large
+    parent reports the parent's peak.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return round(peak / (2**20 if sys.platform == "darwin" else 2**10), 1)
 

@@ -6,11 +6,12 @@
   test claims are queried in dense, lexical and hybrid mode; nDCG@10 over documents.
 - STS Benchmark test: Spearman correlation of the encoder's cosine similarity with gold scores.
 - References on the same data: BM25 (bm25s) over whole documents, and all-MiniLM-L6-v2 with an
-  exact FAISS index over ~200-word passages (a document scored by its best passage), plus
-  MiniLM at sentence level through docsearch's own splitter (a document scored by its best
-  sentence).
+  exact FAISS index over ~200-word passages (a document scored by its best passage);
+  `--minilm-sentences` adds MiniLM at sentence level through docsearch's own splitter (a
+  document scored by its best sentence; ~50k sentences, slow on a CPU).
 
-Needs the evaluation data in ../shared/data/eval and, for the references, `pip install --group bench`.
+Needs the evaluation data in ../shared/data/eval and, for the references,
+`pip install --group bench`.
 Writes benchmarks/results/quality.json.
 """
 
@@ -33,7 +34,7 @@ CACHE = Path(os.environ.get("DOCSEARCH_BENCH_CACHE", "~/.cache/docsearch/bench")
 RESULTS = REPO / "benchmarks" / "results"
 
 sys.path.insert(0, str(REPO))
-from docsearch.training.evaluation import ndcg_at_k, read_sts, spearman, sts_spearman  # noqa: E402
+from docsearch.training.evaluation import ndcg_at_k, read_sts, sts_spearman  # noqa: E402
 
 
 def load_scifact() -> tuple[dict[str, tuple[str, str]], dict[str, str], dict[str, dict[str, int]]]:
@@ -92,7 +93,9 @@ def docsearch_scifact(model: Path | None, corpus, queries, qrels) -> dict[str, o
         started = time.perf_counter()
         results = ds.search_many([queries[q] for q in qids], k=10, mode=mode, context=0)
         seconds = time.perf_counter() - started
-        rankings = {q: [Path(h.path).stem for h in hits] for q, hits in zip(qids, results)}
+        rankings = {
+            q: [Path(h.path).stem for h in hits] for q, hits in zip(qids, results, strict=False)
+        }
         out[mode] = round(mean_ndcg(rankings, qrels), 4)
         out[f"{mode}_ms_per_query"] = round(1000 * seconds / len(qids), 2)
     ds.close()
@@ -112,7 +115,7 @@ def bm25_scifact(corpus, queries, qrels) -> float:
         k=10,
         show_progress=False,
     )
-    rankings = {q: [ids[j] for j in row] for q, row in zip(qids, docs)}
+    rankings = {q: [ids[j] for j in row] for q, row in zip(qids, docs, strict=False)}
     return round(mean_ndcg(rankings, qrels), 4)
 
 
@@ -121,7 +124,7 @@ def passages(text: str, words: int = 200) -> list[str]:
     return [" ".join(tokens[i : i + words]) for i in range(0, max(1, len(tokens)), words)]
 
 
-def minilm(corpus, queries, qrels, sts) -> dict[str, float]:
+def minilm(corpus, queries, qrels, sts, levels=("passage",)) -> dict[str, float]:
     """all-MiniLM-L6-v2: passage-level and sentence-level SciFact, and STS-B test."""
     import faiss
 
@@ -137,7 +140,7 @@ def minilm(corpus, queries, qrels, sts) -> dict[str, float]:
     out: dict[str, float] = {}
     qids = list(queries)
     qv = encode([queries[q] for q in qids]).astype(np.float32)
-    for level in ("passage", "sentence"):
+    for level in levels:
         cache = CACHE / f"minilm_scifact_{level}.npz"
         owners, texts = [], []
         for doc_id, (title, text) in corpus.items():
@@ -157,7 +160,7 @@ def minilm(corpus, queries, qrels, sts) -> dict[str, float]:
         index.add(vectors)
         _, rows = index.search(qv, 200)
         rankings = {}
-        for q, row in zip(qids, rows):
+        for q, row in zip(qids, rows, strict=False):
             ranked = list(dict.fromkeys(owners[j] for j in row if j >= 0))
             rankings[q] = ranked[:10]
         out[f"scifact_{level}"] = round(mean_ndcg(rankings, qrels), 4)
@@ -178,33 +181,38 @@ def machine() -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    parser.add_argument("--model", type=Path, default=None, help="encoder directory (default: shipped)")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--model", type=Path, default=None, help="encoder directory (default: shipped)"
+    )
     parser.add_argument("--no-references", action="store_true", help="skip BM25 and MiniLM")
+    parser.add_argument("--references-only", action="store_true", help="only BM25 and MiniLM")
+    parser.add_argument("--minilm-sentences", action="store_true", help="also MiniLM per sentence")
     parser.add_argument("--out", type=Path, default=RESULTS / "quality.json")
     args = parser.parse_args()
     if not EVAL.exists():
         sys.exit(f"no evaluation data at {EVAL}")
     CACHE.mkdir(parents=True, exist_ok=True)
 
-    from docsearch.encoder import Encoder
-
-    encoder = Encoder.load(args.model, device="cpu")
     sts = read_sts(EVAL / "stsb" / "sts-test.jsonl")
     corpus, queries, qrels = load_scifact()
-    result: dict[str, object] = {
-        "model": encoder.name,
-        "model_fingerprint": encoder.fingerprint,
-        "machine": machine(),
-        "date": time.strftime("%Y-%m-%d"),
-        "docsearch": {
+    result: dict[str, object] = {"machine": machine(), "date": time.strftime("%Y-%m-%d")}
+    if not args.references_only:
+        from docsearch.encoder import Encoder
+
+        encoder = Encoder.load(args.model, device="cpu")
+        result["model"] = encoder.name
+        result["model_fingerprint"] = encoder.fingerprint
+        result["docsearch"] = {
             "stsb_test": round(sts_spearman(encoder.encode, *sts), 4),
             "scifact": docsearch_scifact(args.model, corpus, queries, qrels),
-        },
-    }
+        }
     if not args.no_references:
         result["bm25s_scifact"] = bm25_scifact(corpus, queries, qrels)
-        result["minilm"] = minilm(corpus, queries, qrels, sts)
+        levels = ("passage", "sentence") if args.minilm_sentences else ("passage",)
+        result["minilm"] = minilm(corpus, queries, qrels, sts, levels)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docsearch.config import Settings
-from docsearch.errors import DocsearchError
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
 from docsearch.search import Filters, Hit, clean_query, search
 
@@ -133,7 +132,11 @@ class DocSearch:
         """
         with self._lock:
             encoder: Any = self._encoder
-            if encoder is None and len(queries) <= NUMPY_QUERY_LIMIT and self.settings.device != "cuda":
+            if (
+                encoder is None
+                and len(queries) <= NUMPY_QUERY_LIMIT
+                and self.settings.device != "cuda"
+            ):
                 if self._query_encoder is None:
                     from docsearch.model_config import shipped_model_dir
                     from docsearch.query_encoder import QueryEncoder
@@ -267,7 +270,9 @@ class DocSearch:
             IndexNotFound: nothing has been ingested yet.
             EmptyQuery: the query holds no text.
         """
-        return self.search_many([query], k, mode, path_glob=path_glob, types=types, context=context)[0]
+        return self.search_many(
+            [query], k, mode, path_glob=path_glob, types=types, context=context
+        )[0]
 
     def search_many(
         self,

@@ -88,6 +88,7 @@ def cli(verbose: int, quiet: bool) -> None:
     docsearch status                     # what the index holds
     """
     _setup_logging(-1 if quiet else verbose)
+    click.get_current_context().obj = {"quiet": quiet}
 
 
 @cli.command()
@@ -129,13 +130,14 @@ def ingest(
         click.echo(f"failed: {path}: {reason}", err=True)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
-    click.echo(
-        f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-        f"{report.removed} removed, {len(report.skipped)} skipped (unsupported type), "
-        f"{len(report.failed)} failed; {report.sentences} sentences in {report.seconds:.1f} s "
-        f"-> {ds.path}",
-        err=True,
-    )
+    if not (ctx.obj or {}).get("quiet"):
+        click.echo(
+            f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.removed} removed, {len(report.skipped)} skipped (unsupported type), "
+            f"{len(report.failed)} failed; {report.sentences} sentences in {report.seconds:.1f} s "
+            f"-> {ds.path}",
+            err=True,
+        )
     if report.failed:
         ctx.exit(1)
 
@@ -167,19 +169,44 @@ class _Progress:
 @click.option(
     "--queries-file",
     type=click.File("r", encoding="utf-8"),
-    help="Run one query per line of FILE ('-' for stdin); with --json prints one JSON object per line.",
+    help="Run one query per line of FILE ('-' for stdin); with --json, one JSON object per line.",
 )
 @index_option
 @model_option
 @device_option
-@click.option("-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Results per query.")
-@click.option("--mode", type=click.Choice(MODES), default="hybrid", show_default=True,
-              help="dense: by meaning; lexical: by words (BM25); hybrid: both, fused.")
-@click.option("--path", "path_glob", help="Only documents whose path matches this glob, e.g. '*/notes/*'.")
-@click.option("--type", "types", type=click.Choice(TYPES), multiple=True, help="Only documents of this type (repeatable).")
-@click.option("--context", type=click.IntRange(0, 10), default=1, show_default=True,
-              help="Sentences of context before and after each match.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: an array of hits (one object per line with --queries-file).")
+@click.option(
+    "-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Results per query."
+)
+@click.option(
+    "--mode",
+    type=click.Choice(MODES),
+    default="hybrid",
+    show_default=True,
+    help="dense: by meaning; lexical: by words (BM25); hybrid: both, fused.",
+)
+@click.option(
+    "--path", "path_glob", help="Only documents whose path matches this glob, e.g. '*/notes/*'."
+)
+@click.option(
+    "--type",
+    "types",
+    type=click.Choice(TYPES),
+    multiple=True,
+    help="Only documents of this type (repeatable).",
+)
+@click.option(
+    "--context",
+    type=click.IntRange(0, 10),
+    default=1,
+    show_default=True,
+    help="Sentences of context before and after each match.",
+)
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: an array of hits (one object per line with --queries-file).",
+)
 def query(
     text: str | None,
     queries_file: Any,
@@ -211,9 +238,11 @@ def query(
         return
     queries = [line.rstrip("\n") for line in queries_file if line.strip()]
     results = ds.search_many(queries, **options)
-    for q, hits in zip(queries, results):
+    for q, hits in zip(queries, results, strict=False):
         if as_json:
-            click.echo(json.dumps({"query": q, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False))
+            click.echo(
+                json.dumps({"query": q, "hits": [h.to_dict() for h in hits]}, ensure_ascii=False)
+            )
         else:
             click.echo(f"== {q}")
             _print_hits(hits)
@@ -239,9 +268,7 @@ def _print_hits(hits: list[Any]) -> None:
         click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  score {hit.score:.4f}")
         before = " ".join(hit.before)
         after = " ".join(hit.after)
-        line = " ".join(
-            part for part in (before, click.style(hit.text, fg="green"), after) if part
-        )
+        line = " ".join(part for part in (before, click.style(hit.text, fg="green"), after) if part)
         click.echo(f"    {line}")
 
 
@@ -255,7 +282,8 @@ def remove(paths: tuple[str, ...], index_dir: Path | None) -> None:
     click.echo(f"removed {removed} of {len(paths)} documents", err=True)
     if removed < len(paths):
         raise DocsearchError(
-            f"{len(paths) - removed} path(s) were not in the index; `docsearch status` shows what is"
+            f"{len(paths) - removed} path(s) were not in the index; "
+            "`docsearch status` shows what is"
         )
 
 

@@ -11,12 +11,11 @@ import torch
 
 from docsearch.errors import DocsearchError
 from docsearch.model import TOKENIZER_FILE, BiGRUEncoder, fingerprint, load_model
-from docsearch.model_config import WINDOW_OVERLAP, shipped_model_dir
+from docsearch.model_config import shipped_model_dir, window_overlap
 from docsearch.splitting import window_spans
 from docsearch.tokenizer import Tokenizer
 
 log = logging.getLogger(__name__)
-
 
 
 def resolve_device(device: str) -> torch.device:
@@ -28,7 +27,9 @@ def resolve_device(device: str) -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise DocsearchError("--device cuda was given but no CUDA GPU is available; use --device cpu")
+        raise DocsearchError(
+            "--device cuda was given but no CUDA GPU is available; use --device cpu"
+        )
     return torch.device(device)
 
 
@@ -94,7 +95,7 @@ class Encoder:
         spans = self.tokenizer.token_spans(text)
         if len(spans) <= self.max_tokens:
             return [(0, len(text))]
-        cuts = window_spans(len(spans), self.max_tokens, WINDOW_OVERLAP)
+        cuts = window_spans(len(spans), self.max_tokens, window_overlap(self.max_tokens))
         return [(spans[a][0], spans[b - 1][1]) for a, b in cuts]
 
     def encode(
@@ -117,7 +118,7 @@ class Encoder:
         pieces: list[list[int]] = []
         owner: list[int] = []
         for i, row in enumerate(ids):
-            for a, b in window_spans(len(row), self.max_tokens, WINDOW_OVERLAP):
+            for a, b in window_spans(len(row), self.max_tokens, window_overlap(self.max_tokens)):
                 pieces.append(row[a:b] or [0])
                 owner.append(i)
         vectors = self._encode_ids(pieces, batch_size, show_progress)
@@ -125,9 +126,12 @@ class Encoder:
             return vectors
         summed = np.zeros((len(texts), self.dim), np.float32)
         np.add.at(summed, np.asarray(owner), vectors)
-        return summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-12)
+        normalised: np.ndarray = summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-12)
+        return normalised
 
-    def _encode_ids(self, pieces: list[list[int]], batch_size: int, show_progress: bool) -> np.ndarray:
+    def _encode_ids(
+        self, pieces: list[list[int]], batch_size: int, show_progress: bool
+    ) -> np.ndarray:
         out = np.zeros((len(pieces), self.dim), np.float32)
         # Sorting by length keeps padding to a minimum (2-3x faster than random order).
         order = np.argsort([len(p) for p in pieces], kind="stable")

@@ -1,4 +1,4 @@
-"""Errors raised by docsearch. The CLI turns every one of them into `Error: <message>` and exit 1."""
+"""Errors raised by docsearch; the CLI turns each into `Error: <message>` and exit status 1."""
 
 from __future__ import annotations
 

@@ -33,6 +33,7 @@ __all__ = [
     "save_model",
 ]
 
+
 class BiGRUEncoder(nn.Module):
     """Embedding -> bidirectional GRU -> masked pooling -> linear projection -> L2 normalisation."""
 
@@ -68,7 +69,9 @@ class BiGRUEncoder(nn.Module):
         out, _ = self.gru(packed)
         h, _ = pad_packed_sequence(out, batch_first=True, total_length=ids.shape[1])
         # h: (batch, seq, 2*hidden)
-        mask = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]).to(h.dtype)
+        mask = (torch.arange(ids.shape[1], device=ids.device)[None, :] < lengths[:, None]).to(
+            h.dtype
+        )
         mask = mask.unsqueeze(-1)  # (batch, seq, 1)
         pooled = (h * mask).sum(1) / lengths[:, None].to(h.dtype)  # (batch, 2*hidden)
         if self.config.pooling == "meanmax":

@@ -12,7 +12,7 @@ CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.npz"
 TOKENIZER_FILE = "tokenizer.model"
 DEFAULT_MODEL = "bigru-minilm-v1"
-# Consecutive windows of an over-long text share this many tokens.
+# Consecutive windows of an over-long text share this many tokens (a quarter of the window at most).
 WINDOW_OVERLAP = 16
 
 
@@ -52,3 +52,8 @@ def fingerprint(directory: Path) -> str:
 def shipped_model_dir(name: str = DEFAULT_MODEL) -> Path:
     """The directory of a model shipped inside the package."""
     return Path(str(resources.files("docsearch") / "models" / name))
+
+
+def window_overlap(max_tokens: int) -> int:
+    """Tokens shared by consecutive windows for a model whose window is `max_tokens` long."""
+    return min(WINDOW_OVERLAP, max_tokens // 4)

@@ -16,13 +16,12 @@ from docsearch.model_config import (
     CONFIG_FILE,
     TOKENIZER_FILE,
     WEIGHTS_FILE,
-    WINDOW_OVERLAP,
     EncoderConfig,
     fingerprint,
+    window_overlap,
 )
 from docsearch.splitting import window_spans
 from docsearch.tokenizer import Tokenizer
-
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -63,7 +62,9 @@ class QueryEncoder:
         """
         out = np.zeros((len(texts), self.dim), np.float32)
         for i, ids in enumerate(self.tokenizer.encode(list(texts))):
-            windows = window_spans(len(ids), self.config.max_tokens, WINDOW_OVERLAP)
+            windows = window_spans(
+                len(ids), self.config.max_tokens, window_overlap(self.config.max_tokens)
+            )
             summed = sum(self._encode_ids(ids[a:b] or [0]) for a, b in windows)
             out[i] = summed / max(float(np.linalg.norm(summed)), 1e-12)
         return out
@@ -77,19 +78,24 @@ class QueryEncoder:
         pooled = x.mean(0)
         if self.config.pooling == "meanmax":
             pooled = np.concatenate([pooled, x.max(0)])
-        y = self.weights["project.weight"] @ pooled + self.weights["project.bias"]
+        y: np.ndarray = self.weights["project.weight"] @ pooled + self.weights["project.bias"]
         return y / max(float(np.linalg.norm(y)), 1e-12)
 
     def _gru(self, x: np.ndarray, suffix: str) -> np.ndarray:
-        """One GRU direction: float32[seq, in] -> float32[seq, hidden] (torch gate order r, z, n)."""
-        w_ih, w_hh = self.weights[f"gru.weight_ih_{suffix}"], self.weights[f"gru.weight_hh_{suffix}"]
+        """One GRU direction: float32[seq, in] -> float32[seq, hidden] (torch gates r, z, n)."""
+        w_ih, w_hh = (
+            self.weights[f"gru.weight_ih_{suffix}"],
+            self.weights[f"gru.weight_hh_{suffix}"],
+        )
         b_ih, b_hh = self.weights[f"gru.bias_ih_{suffix}"], self.weights[f"gru.bias_hh_{suffix}"]
         hidden = w_hh.shape[1]
         gates_x = x @ w_ih.T + b_ih  # (seq, 3*hidden), all input projections at once
         h = np.zeros(hidden, np.float32)
         out = np.empty((len(x), hidden), np.float32)
         for t in range(len(x)):
-            gh = w_hh @ h + b_hh
+            # einsum, not BLAS: a multi-threaded BLAS call per token costs ~10x more when the
+            # other core is busy, and this matrix-vector product is too small to share.
+            gh = np.einsum("ij,j->i", w_hh, h) + b_hh
             r = _sigmoid(gates_x[t, :hidden] + gh[:hidden])
             z = _sigmoid(gates_x[t, hidden : 2 * hidden] + gh[hidden : 2 * hidden])
             n = np.tanh(gates_x[t, 2 * hidden :] + r * gh[2 * hidden :])

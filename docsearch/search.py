@@ -68,7 +68,7 @@ class Hit:
 
 @dataclass(frozen=True)
 class Filters:
-    """Restrict a search to documents whose path matches `path_glob` and whose type is in `types`."""
+    """Restrict a search to documents matching `path_glob` and of a type in `types`."""
 
     path_glob: str | None = None
     types: tuple[str, ...] | None = None

@@ -1,4 +1,4 @@
-"""The sentencepiece tokenizer: train it, encode text to ids, save and load it beside the encoder."""
+"""The sentencepiece tokenizer: train it, encode text to ids, save and load it with the encoder."""
 
 from __future__ import annotations
 
@@ -90,10 +90,10 @@ class Tokenizer:
         return self._sp.encode(texts, out_type=int)  # type: ignore[no-any-return]
 
     def token_spans(self, text: str) -> list[tuple[int, int]]:
-        """Character span `[start, end)` in `text` of each token; the tokens of one word share its span.
+        """Character span `[start, end)` of each token of `text`; a word's tokens share its span.
 
         Word-level spans are enough to cut over-long sentences into windows at word boundaries.
         """
         words = [(m.start(), m.end()) for m in _WORD.finditer(text)]
         counts = self._sp.encode([text[a:b] for a, b in words], out_type=int)
-        return [span for span, ids in zip(words, counts) for _ in ids]
+        return [span for span, ids in zip(words, counts, strict=False) for _ in ids]

@@ -1,13 +1,12 @@
 """Reproduce the shipped encoder: `python -m docsearch.training {teacher,train,finetune}`.
 
-    python -m docsearch.training teacher --config configs/default.toml   # cache teacher vectors
-    python -m docsearch.training train --config configs/default.toml --out DIR
-    python -m docsearch.training finetune --pairs my_pairs.jsonl --out DIR
+python -m docsearch.training teacher --config configs/default.toml   # cache teacher vectors
+python -m docsearch.training train --config configs/default.toml --out DIR
+python -m docsearch.training finetune --pairs my_pairs.jsonl --out DIR
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import shutil
@@ -35,7 +34,9 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, path_type=Path), required=True
+)
 @click.option("--device", default="cpu", show_default=True, help="Where the teacher runs.")
 def teacher(config_path: Path, device: str) -> None:
     """Encode the distillation pool with the teacher (cached; resumes where it stopped)."""
@@ -47,7 +48,11 @@ def teacher(config_path: Path, device: str) -> None:
     seen: set[str] = set()
     for i, cache in enumerate(config.teacher_caches):
         # Each cache holds the pool of its stage, minus texts an earlier cache already holds.
-        pool = [t for t in build_pool(texts, _pool_sizes(config, i), seed=config.seed + i) if t not in seen]
+        pool = [
+            t
+            for t in build_pool(texts, _pool_sizes(config, i), seed=config.seed + i)
+            if t not in seen
+        ]
         seen.update(pool)
         cache_teacher_vectors(pool, _expand(cache), device=device, show_progress=True)
 
@@ -59,7 +64,9 @@ def _pool_sizes(config: TrainConfig, stage: int) -> dict[str, int] | None:
 
 
 @main.command()
-@click.option("--config", "config_path", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, path_type=Path), required=True
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 def train(config_path: Path, out_dir: Path) -> None:
     """Train the tokenizer and the encoder from cached teacher vectors; OUT/model is the result."""
@@ -85,7 +92,9 @@ def train(config_path: Path, out_dir: Path) -> None:
         tokenizer = Tokenizer.load(tokenizer_path)
     else:
         rng = random.Random(config.seed)
-        corpus = texts + [p.anchor for p in pairs] + [t for group in sources.values() for t in group]
+        corpus = (
+            texts + [p.anchor for p in pairs] + [t for group in sources.values() for t in group]
+        )
         corpus = list(dict.fromkeys(corpus))
         rng.shuffle(corpus)
         tokenizer = Tokenizer.train(corpus[: config.tokenizer_sentences], config.vocab_size)
@@ -123,15 +132,27 @@ def _sts_dev_evaluator(path: Path, tokenizer: object) -> object:
 
 
 @main.command()
-@click.option("--pairs", "pairs_path", type=click.Path(exists=True, path_type=Path), required=True,
-              help='JSONL, one {"query": ..., "positive": ..., "negative": ...} a line (negative optional).')
+@click.option(
+    "--pairs",
+    "pairs_path",
+    type=click.Path(exists=True, path_type=Path),
+    required=True,
+    help='JSONL, one {"query": ..., "positive": ..., "negative": ...} a line (negative optional).',
+)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
-@click.option("--base", "base_dir", type=click.Path(path_type=Path), default=None,
-              help="Model to start from (default: the shipped model).")
+@click.option(
+    "--base",
+    "base_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Model to start from (default: the shipped model).",
+)
 @click.option("--steps", default=300, show_default=True)
 @click.option("--batch-size", default=64, show_default=True)
 @click.option("--lr", default=3e-4, show_default=True)
-def finetune(pairs_path: Path, out_dir: Path, base_dir: Path | None, steps: int, batch_size: int, lr: float) -> None:
+def finetune(
+    pairs_path: Path, out_dir: Path, base_dir: Path | None, steps: int, batch_size: int, lr: float
+) -> None:
     """Fine-tune an encoder on your own (query, positive[, negative]) pairs."""
     from docsearch.training.finetune import finetune as run
     from docsearch.training.finetune import read_pairs

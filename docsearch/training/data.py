@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class Pair:
     source: str
 
 
-def _jsonl(path: Path) -> Iterator[dict]:
+def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
     with gzip.open(path, "rt", encoding="utf-8") as f:
         for line in f:
             yield json.loads(line)
@@ -64,7 +65,9 @@ def _rst_prose(text: str) -> str:
         elif line.startswith(("    ", "\t")):
             keep.append("")
         else:
-            keep.append(re.sub(r":\w+:`([^`]*)`|``([^`]*)``", lambda m: m.group(1) or m.group(2), line))
+            keep.append(
+                re.sub(r":\w+:`([^`]*)`|``([^`]*)``", lambda m: m.group(1) or m.group(2), line)
+            )
     return "\n".join(keep)
 
 
@@ -80,7 +83,7 @@ def _dictionary_definition(text: str) -> str:
 DEV_ROWS = 200
 
 
-def dev_split(rows: Iterator[dict], *, train: bool) -> list[dict]:
+def dev_split(rows: Iterator[dict[str, Any]], *, train: bool) -> list[dict[str, Any]]:
     """The training part (all rows but the last DEV_ROWS) or the held-out development part."""
     items = list(rows)
     return items[:-DEV_ROWS] if train else items[-DEV_ROWS:]

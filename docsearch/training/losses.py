@@ -41,7 +41,7 @@ def distance_loss(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
 
 
 class DistillationLoss(nn.Module):
-    """Pull each student vector onto its teacher vector and away from the batch's other teacher vectors.
+    """Pull each student vector onto its teacher vector, away from the batch's other ones.
 
     Args:
         temperature: InfoNCE temperature over student-teacher similarities.

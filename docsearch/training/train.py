@@ -9,11 +9,11 @@ import json
 import logging
 import random
 import time
-import tomllib
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+import tomllib
 import torch
 
 from docsearch.model import BiGRUEncoder, EncoderConfig, save_model
@@ -208,7 +208,9 @@ def train(
             seen += len(index)
             if show_progress and step % 25 == 0:
                 rate = seen / (time.monotonic() - started)
-                log.info("step %d/%d loss %.4f  %.0f texts/s", step, config.steps, loss.item(), rate)
+                log.info(
+                    "step %d/%d loss %.4f  %.0f texts/s", step, config.steps, loss.item(), rate
+                )
             if step % config.eval_every == 0 or step == config.steps:
                 score = _evaluate(model, evaluate)
                 _append_log(out_dir, {"step": step, "loss": loss.item(), "score": score})
@@ -241,7 +243,12 @@ def _append_log(out_dir: Path, record: dict[str, object]) -> None:
 def _save_checkpoint(
     path: Path, model: BiGRUEncoder, optimizer: torch.optim.Optimizer, step: int, best: float
 ) -> None:
-    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step, "best": best}
+    state = {
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "step": step,
+        "best": best,
+    }
     tmp = path.with_suffix(".tmp")
     torch.save(state, tmp)
     tmp.replace(path)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from docsearch import DocSearch, Encoder, EmptyQuery, IndexNotFound, UnreadableDocument
+from docsearch import DocSearch, EmptyQuery, Encoder, IndexNotFound, UnreadableDocument
 from tests.e2e.test_cli import PAGE_TWO, TIDES
 
 
@@ -22,7 +22,11 @@ def test_search_returns_hits_with_context(built_index: Path) -> None:
 
 def test_upload_text_and_bytes_then_remove(index_copy: Path, sample_docs: Path) -> None:
     ds = DocSearch(index_copy)
-    n = ds.add_text("notes/meeting.txt", "We agreed to ship the hovercraft on Friday. Bring snacks.", metadata={"user": 7})
+    n = ds.add_text(
+        "notes/meeting.txt",
+        "We agreed to ship the hovercraft on Friday. Bring snacks.",
+        metadata={"user": 7},
+    )
     assert n == 2
     hits = ds.search("when will the hovercraft ship?", k=1, mode="lexical")
     assert hits[0].path == "notes/meeting.txt" and hits[0].metadata == {"user": 7}

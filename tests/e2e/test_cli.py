@@ -11,8 +11,14 @@ from click.testing import CliRunner, Result
 
 from docsearch.cli import cli
 
-TIDES = "The Moon's gravity pulls the oceans toward it, raising a bulge of water on the side of Earth that faces it."
-PAGE_TWO = "In 2015 the LIGO detectors recorded gravitational waves from two black holes merging more than a billion light-years away."
+TIDES = (
+    "The Moon's gravity pulls the oceans toward it, raising a bulge of water on the side of Earth "
+    "that faces it."
+)
+PAGE_TWO = (
+    "In 2015 the LIGO detectors recorded gravitational waves from two black holes merging more "
+    "than a billion light-years away."
+)
 
 
 def run(*args: str, ok: bool = True) -> Result:
@@ -42,7 +48,9 @@ def test_every_command_has_help() -> None:
 
 @pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
 def test_verbatim_sentence_ranks_its_document_first(built_index: Path, mode: str) -> None:
-    hits = json.loads(run("query", TIDES, "--index", str(built_index), "--mode", mode, "--json").stdout)
+    hits = json.loads(
+        run("query", TIDES, "--index", str(built_index), "--mode", mode, "--json").stdout
+    )
     assert hits[0]["path"].endswith("science/ocean_tides_and_the_moon.md")
     assert hits[0]["text"] == TIDES
     assert {"path", "score", "text", "page", "line"} <= set(hits[0])
@@ -52,7 +60,9 @@ def test_verbatim_sentence_ranks_its_document_first(built_index: Path, mode: str
 
 
 def test_pdf_hits_carry_their_page(built_index: Path) -> None:
-    hits = json.loads(run("query", PAGE_TWO, "--index", str(built_index), "--mode", "dense", "--json").stdout)
+    hits = json.loads(
+        run("query", PAGE_TWO, "--index", str(built_index), "--mode", "dense", "--json").stdout
+    )
     assert hits[0]["path"].endswith("science/black_holes.pdf")
     assert hits[0]["page"] == 2
     assert hits[0]["text"] == PAGE_TWO
@@ -64,10 +74,14 @@ def test_table_output_shows_path_line_and_sentence(built_index: Path) -> None:
     assert TIDES in out
 
 
-def test_queries_file_gives_one_json_object_per_line_in_order(built_index: Path, tmp_path: Path) -> None:
+def test_queries_file_gives_one_json_object_per_line_in_order(
+    built_index: Path, tmp_path: Path
+) -> None:
     queries = tmp_path / "q.txt"
     queries.write_text(f"{TIDES}\nhow do bees make honey?\n{PAGE_TWO}\n")
-    lines = run("query", "--queries-file", str(queries), "--index", str(built_index), "--json", "-k", "3").stdout.splitlines()
+    lines = run(
+        "query", "--queries-file", str(queries), "--index", str(built_index), "--json", "-k", "3"
+    ).stdout.splitlines()
     rows = [json.loads(line) for line in lines]
     assert [r["query"] for r in rows] == [TIDES, "how do bees make honey?", PAGE_TWO]
     assert all(1 <= len(r["hits"]) <= 3 for r in rows)
@@ -75,9 +89,31 @@ def test_queries_file_gives_one_json_object_per_line_in_order(built_index: Path,
 
 
 def test_filters_by_type_and_path(built_index: Path) -> None:
-    hits = json.loads(run("query", "stars and gravity", "--index", str(built_index), "--type", "pdf", "--json", "-k", "10").stdout)
+    hits = json.loads(
+        run(
+            "query",
+            "stars and gravity",
+            "--index",
+            str(built_index),
+            "--type",
+            "pdf",
+            "--json",
+            "-k",
+            "10",
+        ).stdout
+    )
     assert hits and all(h["type"] == "pdf" for h in hits)
-    hits = json.loads(run("query", "stars and gravity", "--index", str(built_index), "--path", "*/history/*", "--json").stdout)
+    hits = json.loads(
+        run(
+            "query",
+            "stars and gravity",
+            "--index",
+            str(built_index),
+            "--path",
+            "*/history/*",
+            "--json",
+        ).stdout
+    )
     assert hits and all("/history/" in h["path"] for h in hits)
 
 
@@ -100,9 +136,23 @@ def test_ingest_is_incremental(docs: Path, tmp_path: Path) -> None:
     after = status(index)
     assert after["documents"] == 36
 
-    hits = json.loads(run("query", "Axolotls regrow lost limbs within a few weeks.", "--index", str(index), "--mode", "lexical", "--json").stdout)
+    hits = json.loads(
+        run(
+            "query",
+            "Axolotls regrow lost limbs within a few weeks.",
+            "--index",
+            str(index),
+            "--mode",
+            "lexical",
+            "--json",
+        ).stdout
+    )
     assert hits[0]["path"] == str(tides)
-    gone = json.loads(run("query", "knitting needles and yarn", "--index", str(index), "--json", "-k", "37").stdout)
+    gone = json.loads(
+        run(
+            "query", "knitting needles and yarn", "--index", str(index), "--json", "-k", "37"
+        ).stdout
+    )
     assert not any(h["path"].endswith("knitting_basics.txt") for h in gone)
 
 
@@ -133,11 +183,15 @@ def test_bad_files_fail_alone_and_set_the_exit_status(docs: Path, tmp_path: Path
     result = run("ingest", str(docs), "--index", str(index), ok=False)
     assert result.exit_code == 1
     assert "broken.pdf" in result.stderr and "empty.txt" in result.stderr
-    assert "37 added" in result.stderr and "2 failed" in result.stderr and "1 skipped" in result.stderr
+    assert (
+        "37 added" in result.stderr and "2 failed" in result.stderr and "1 skipped" in result.stderr
+    )
     assert status(index)["documents"] == 37
 
 
-def test_query_with_another_model_says_what_to_run(docs: Path, tmp_path: Path, tiny_model_dir: Path) -> None:
+def test_query_with_another_model_says_what_to_run(
+    docs: Path, tmp_path: Path, tiny_model_dir: Path
+) -> None:
     index = tmp_path / "index"
     run("ingest", str(docs / "science"), "--index", str(index), "--model", str(tiny_model_dir))
     result = run("query", "tides", "--index", str(index), "--mode", "dense", ok=False)
@@ -158,7 +212,9 @@ def test_usage_errors_exit_2() -> None:
     assert run("query", "x", "--mode", "fuzzy", ok=False).exit_code == 2
 
 
-def test_index_from_environment(docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_index_from_environment(
+    docs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DOCSEARCH_INDEX", str(tmp_path / "env-index"))
     run("ingest", str(docs / "history"))
     assert (tmp_path / "env-index" / "manifest.json").exists()

@@ -50,9 +50,19 @@ def indexed_paths(index: Path) -> dict[str, str]:
         return {doc.path: doc.sha256 for doc in opened.documents()}
 
 
-def lexical_hits(index: Path, text: str) -> list[dict[str, Any]]:
+def lexical_hits(index: Path, text: str, context: int = 1) -> list[dict[str, Any]]:
     result = cli_run(
-        "query", text, "--index", str(index), "--mode", "lexical", "--json", "-k", "50"
+        "query",
+        text,
+        "--index",
+        str(index),
+        "--mode",
+        "lexical",
+        "--json",
+        "-k",
+        "50",
+        "--context",
+        str(context),
     )
     assert result.exit_code == 0, result.stderr
     hits: list[dict[str, Any]] = json.loads(result.stdout)
@@ -133,7 +143,10 @@ def test_hostile_corpus_fails_file_by_file_and_keeps_everything_else(
         hits = lexical_hits(index, word)
         assert [Path(h["path"]).name for h in hits] == [name] and word in hits[0]["text"]
     # The tiny model cuts this sentence into windows; together they hold the decoded text.
-    cp1252 = " ".join(h["text"] for h in lexical_hits(index, f"{CP1252_WORD} smart café"))
+    cp1252 = " ".join(
+        " ".join([*h["before"], h["text"], *h["after"]])
+        for h in lexical_hits(index, f"{CP1252_WORD} smart café", context=10)
+    )
     assert all(part in cp1252 for part in (CP1252_WORD, "“smart”", "café – 5 €"))
     assert any(
         h["path"] == str(corpus.root / "new\nline.txt") for h in lexical_hits(index, "POSIX")

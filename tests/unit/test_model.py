@@ -67,7 +67,11 @@ def test_sentence_encodes_the_same_alone_and_in_a_batch(tiny_encoder: Encoder) -
     sentence = "Volcanoes erupt when magma reaches the surface."
     alone = tiny_encoder.encode([sentence])[0]
     batch = tiny_encoder.encode(
-        ["A much longer sentence about bread dough, yeast and carbon dioxide rising.", sentence, "x"],
+        [
+            "A much longer sentence about bread dough, yeast and carbon dioxide rising.",
+            sentence,
+            "x",
+        ],
         batch_size=2,
     )
     assert np.allclose(alone, batch[1], atol=1e-5)
@@ -84,3 +88,25 @@ def test_long_text_is_windowed_not_truncated(tiny_encoder: Encoder) -> None:
     # The whole text's vector mixes every window, so it differs from the first window alone.
     assert not np.allclose(head, whole, atol=1e-4)
     assert np.isclose(np.linalg.norm(whole), 1.0, atol=1e-5)
+
+
+def test_numpy_query_encoder_matches_torch(tiny_model_dir: Path, tiny_encoder: Encoder) -> None:
+    from docsearch.query_encoder import QueryEncoder
+
+    texts = ["how do tides work?", "", "bees " * 40, "Crème brûlée 😀"]
+    numpy_vectors = QueryEncoder(tiny_model_dir).encode(texts)
+    assert numpy_vectors.shape == (4, tiny_encoder.dim)
+    assert np.allclose(numpy_vectors, tiny_encoder.encode(texts), atol=1e-5)
+    assert QueryEncoder(tiny_model_dir).fingerprint == tiny_encoder.fingerprint
+
+
+def test_numpy_query_path_does_not_import_torch(tiny_model_dir: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from pathlib import Path; from docsearch.query_encoder import QueryEncoder; "
+        f"QueryEncoder(Path({str(tiny_model_dir)!r})).encode(['x']); "
+        "assert 'torch' not in sys.modules, 'torch was imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

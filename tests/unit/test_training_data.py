@@ -13,7 +13,9 @@ from docsearch.training.train import PairSampler, TrainConfig, pad_batch
 
 
 def test_sentences_of_cuts_and_filters_by_length() -> None:
-    text = "Short one. This sentence has enough words to count.\n\nAnother paragraph starts here now."
+    text = (
+        "Short one. This sentence has enough words to count.\n\nAnother paragraph starts here now."
+    )
     assert sentences_of(text) == [
         "This sentence has enough words to count.",
         "Another paragraph starts here now.",
@@ -74,16 +76,24 @@ def test_finetune_reads_pairs_and_moves_the_model(tmp_path: Path, tiny_model_dir
 
     path = tmp_path / "pairs.jsonl"
     rows = [
-        {"query": "why do tides happen", "positive": "The Moon's gravity pulls the oceans toward it."},
-        {"query": "how does bread rise", "positive": "Bread dough rises because yeast produces gas.",
-         "negative": "Volcanoes erupt when magma reaches the surface."},
+        {
+            "query": "why do tides happen",
+            "positive": "The Moon's gravity pulls the oceans toward it.",
+        },
+        {
+            "query": "how does bread rise",
+            "positive": "Bread dough rises because yeast produces gas.",
+            "negative": "Volcanoes erupt when magma reaches the surface.",
+        },
         {"query": "what do vaccines do", "positive": "A vaccine trains the immune system."},
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
     triples = read_pairs(path)
     assert triples[1].negative is not None
     before = Encoder.load(tiny_model_dir, device="cpu")
-    out = finetune(triples, tmp_path / "tuned", base_dir=tiny_model_dir, steps=40, batch_size=3, lr=1e-2)
+    out = finetune(
+        triples, tmp_path / "tuned", base_dir=tiny_model_dir, steps=40, batch_size=3, lr=1e-2
+    )
     after = Encoder.load(out, device="cpu")
 
     def margin(encoder: Encoder) -> float:
@@ -106,11 +116,22 @@ def test_short_training_run_lowers_the_loss(tmp_path: Path) -> None:
     teacher = np.random.default_rng(0).normal(size=(len(texts), 16)).astype(np.float32)
     teacher /= np.linalg.norm(teacher, axis=1, keepdims=True)
     tokenizer = Tokenizer.train(texts, vocab_size=120)
-    config = TrainConfig(embed_dim=16, hidden_dim=16, out_dim=16, batch_size=32, steps=60,
-                         warmup_steps=5, eval_every=1000, checkpoint_every=1000, threads=1,
-                         pair_weight=0.0)
+    config = TrainConfig(
+        embed_dim=16,
+        hidden_dim=16,
+        out_dim=16,
+        batch_size=32,
+        steps=60,
+        warmup_steps=5,
+        eval_every=1000,
+        checkpoint_every=1000,
+        threads=1,
+        pair_weight=0.0,
+    )
     train(config, tmp_path, texts, teacher, [], tokenizer=tokenizer)
-    losses = [json.loads(line)["loss"] for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    losses = [
+        json.loads(line)["loss"] for line in (tmp_path / "log.jsonl").read_text().splitlines()
+    ]
     assert (tmp_path / "best" / "weights.npz").exists()
     first = DistillationLossProbe.initial(config, tokenizer, texts, teacher)
     assert losses[-1] < first
@@ -128,4 +149,8 @@ class DistillationLossProbe:
         model = BiGRUEncoder(config.encoder_config(tokenizer.vocab_size)).eval()
         ids, lengths = pad_batch(tokenizer.encode(texts[: config.batch_size]), 64)
         with torch.no_grad():
-            return float(DistillationLoss()(model(ids, lengths), torch.from_numpy(teacher[: config.batch_size])))
+            return float(
+                DistillationLoss()(
+                    model(ids, lengths), torch.from_numpy(teacher[: config.batch_size])
+                )
+            )
