@@ -58,7 +58,7 @@ def dev_sets() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, dict
 
 
 def candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: Path | None):
-    """Per query: dense and lexical (doc id, score) lists, best first, one entry per document."""
+    """Per query: the raw dense and lexical rankings from the real index, and their sentences."""
     from docsearch import DocSearch
 
     folder = CACHE / f"fusion_{name}"
@@ -73,29 +73,26 @@ def candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: 
     qids = list(queries)
     vectors = ds.encoder.encode([queries[q] for q in qids])
     out = {}
-    for q, vector in zip(qids, vectors, strict=False):
+    for q, vector in zip(qids, vectors, strict=True):
         dense = index.search_vectors(vector[None, :], FETCH)[0]
         lexical = index.search_lexical(queries[q], FETCH)
-        sentences = index.sentences([i for i, _ in dense] + [i for i, _ in lexical])
-        out[q] = tuple(_per_document(ranking, sentences) for ranking in (dense, lexical))
+        out[q] = (dense, lexical, index.sentences([i for i, _ in dense] + [i for i, _ in lexical]))
     ds.close()
     return out
 
 
-def _per_document(ranking, sentences) -> list[tuple[str, float]]:
-    best: dict[str, float] = {}
-    for sentence_id, score in ranking:
-        s = sentences.get(sentence_id)
-        if s is not None:
-            best.setdefault(Path(s.path).stem, score)
-    return list(best.items())
+def _documents(ranking, sentences) -> list[str]:
+    """Document ids (file stems) in ranking order, each once."""
+    return list(dict.fromkeys(Path(sentences[i].path).stem for i, _ in ranking if i in sentences))
 
 
 def rrf(dense_weight: float, k: int = 60) -> Callable:
-    def fuse(dense, lexical):
+    """Weighted reciprocal rank fusion (the rejected alternative, kept for comparison)."""
+
+    def fuse(dense, lexical, sentences):
         scores: dict[str, float] = {}
         for ranking, weight in ((dense, dense_weight), (lexical, 1.0)):
-            for rank, (doc, _) in enumerate(ranking, 1):
+            for rank, doc in enumerate(_documents(ranking, sentences), 1):
                 scores[doc] = scores.get(doc, 0.0) + weight / (k + rank)
         return sorted(scores, key=lambda d: -scores[d])
 
@@ -103,36 +100,35 @@ def rrf(dense_weight: float, k: int = 60) -> Callable:
 
 
 def normalized(dense_weight: float) -> Callable:
-    """Convex combination of min-max normalised scores (a missing score counts as the minimum)."""
+    """The engine's own fusion (docsearch.search.fuse) with the given dense weight."""
+    from docsearch.search import fuse as engine_fuse
 
-    def fuse(dense, lexical):
-        def norm(ranking):
-            if not ranking:
-                return {}
-            values = np.array([s for _, s in ranking])
-            low, high = values.min(), values.max()
-            return {d: (s - low) / (high - low) if high > low else 1.0 for d, s in ranking}
-
-        nd, nl = norm(dense), norm(lexical)
-        docs = set(nd) | set(nl)
-        scores = {
-            d: dense_weight * nd.get(d, 0.0) + (1 - dense_weight) * nl.get(d, 0.0) for d in docs
-        }
-        return sorted(docs, key=lambda d: -scores[d])
+    def fuse(dense, lexical, sentences):
+        return _documents(engine_fuse(dense, lexical, sentences, dense_weight), sentences)
 
     return fuse
 
 
 def rules() -> dict[str, Callable]:
     out: dict[str, Callable] = {
-        "dense": lambda d, lex: [x for x, _ in d],
-        "lexical": lambda d, lex: [x for x, _ in lex],
+        "dense": lambda d, lex, s: _documents(d, s),
+        "lexical": lambda d, lex, s: _documents(lex, s),
     }
-    for w in (0.25, 0.5, 0.75, 1.0):
+    for w in (0.25, 0.5, 1.0):
         out[f"rrf_w{w}"] = rrf(w)
-    for w in (0.2, 0.3, 0.4, 0.5, 0.6):
+    for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
         out[f"norm_w{w}"] = normalized(w)
     return out
+
+
+def choose(table: dict[str, dict[str, float]]) -> str:
+    """The pre-registered rule: the best dev mean among the normalised rules; rules within 0.002
+    of it count as tied, and a tie goes to the smallest dense weight (the lexical ranking is the
+    stronger one alone on these sets)."""
+    norm = {r: v["dev_mean"] for r, v in table.items() if r.startswith("norm_")}
+    best = max(norm.values())
+    tied = [r for r, v in norm.items() if v >= best - 0.002]
+    return min(tied, key=lambda r: float(r.split("_w")[1]))
 
 
 def main() -> None:
@@ -146,12 +142,13 @@ def main() -> None:
     for name, (docs, queries, qrels) in dev_sets().items():
         cands = candidates(name, docs, queries, args.model)
         for rule, fuse in rules().items():
-            rankings = {q: fuse(d, lex)[:10] for q, (d, lex) in cands.items()}
+            rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in cands.items()}
             table.setdefault(rule, {})[name] = round(mean_ndcg(rankings, qrels), 4)
         print(name, {r: v[name] for r, v in table.items()}, flush=True)
     dev_names = ("pubmedqa_dev", "arxiv_dev")
     for scores in table.values():
         scores["dev_mean"] = round(float(np.mean([scores[n] for n in dev_names])), 4)
+    table["chosen"] = {"rule": choose(table)}  # type: ignore[dict-item]
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "fusion.json").write_text(json.dumps(table, indent=2) + "\n")
     print(json.dumps(table, indent=2))

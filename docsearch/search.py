@@ -18,10 +18,9 @@ MODES = ("hybrid", "dense", "lexical")
 # Sentences fetched per wanted document: several sentences of one document often rank together.
 FETCH_PER_DOCUMENT = 10
 MIN_FETCH = 100
-# Reciprocal-rank-fusion constant and the weight of the dense ranking against the lexical one.
-RRF_K = 60
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.0
+# Weight of the dense ranking in hybrid mode (the lexical one gets 1 - DENSE_WEIGHT); chosen on
+# held-out development sets by benchmarks/fusion.py, see benchmarks/RESULTS.md.
+DENSE_WEIGHT = 0.3
 MAX_QUERY_CHARS = 10_000
 
 
@@ -104,36 +103,54 @@ def group_by_document(
     return sorted(best.values(), key=lambda item: -item[1])[:k]
 
 
+def _best_per_document(
+    ranking: Sequence[tuple[int, float]], sentences: dict[int, StoredSentence]
+) -> dict[int, tuple[int, float]]:
+    """document id -> (its best sentence id, score) in one ranking; unknown ids are dropped."""
+    best: dict[int, tuple[int, float]] = {}
+    for sentence_id, score in ranking:
+        sentence = sentences.get(sentence_id)
+        if sentence is not None and sentence.document_id not in best:
+            best[sentence.document_id] = (sentence_id, score)
+    return best
+
+
+def min_max(scores: dict[int, float]) -> dict[int, float]:
+    """Rescale scores to [0, 1] over the candidates (all 1.0 when they are equal)."""
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    return {key: (v - low) / (high - low) if high > low else 1.0 for key, v in scores.items()}
+
+
 def fuse(
     dense: Sequence[tuple[int, float]],
     lexical: Sequence[tuple[int, float]],
     sentences: dict[int, StoredSentence],
+    dense_weight: float = DENSE_WEIGHT,
 ) -> list[tuple[int, float]]:
-    """Weighted reciprocal rank fusion of two sentence rankings, at the document level.
+    """Fuse two rankings at the document level by a weighted sum of min-max normalised scores.
 
-    A document's rank in each list is the rank of its best sentence there; its representative
-    sentence is its best lexical sentence when it has one (it shows the query's words), else
-    its best dense sentence.
+    Each document scores `w * dense + (1 - w) * lexical`, where each part is the document's
+    best score in that ranking rescaled to [0, 1] over the candidates (0 when absent). Unlike
+    reciprocal rank fusion, a confident lexical match is not dragged down by a weaker dense
+    ranking (and vice versa); `w` was chosen on held-out development data (benchmarks/fusion.py).
+    A document is shown by the sentence of the ranking that contributes more to its score.
 
     Returns:
-        (sentence id, fused score), best first.
+        (sentence id, fused score in [0, 1]), best first.
     """
-    scores: dict[int, float] = {}
-    representative: dict[int, int] = {}
-    for ranking, weight in ((lexical, LEXICAL_WEIGHT), (dense, DENSE_WEIGHT)):
-        seen: set[int] = set()
-        for sentence_id, _ in ranking:
-            sentence = sentences.get(sentence_id)
-            if sentence is None or sentence.document_id in seen:
-                continue
-            seen.add(sentence.document_id)
-            rank = len(seen)
-            scores[sentence.document_id] = scores.get(sentence.document_id, 0.0) + weight / (
-                RRF_K + rank
-            )
-            representative.setdefault(sentence.document_id, sentence_id)
-    ordered = sorted(scores, key=lambda doc: -scores[doc])
-    return [(representative[doc], scores[doc]) for doc in ordered]
+    best_dense = _best_per_document(dense, sentences)
+    best_lexical = _best_per_document(lexical, sentences)
+    dense_part = min_max({doc: score for doc, (_, score) in best_dense.items()})
+    lexical_part = min_max({doc: score for doc, (_, score) in best_lexical.items()})
+    fused: list[tuple[int, float]] = []
+    for doc in best_dense.keys() | best_lexical.keys():
+        d = dense_weight * dense_part.get(doc, 0.0)
+        lex = (1 - dense_weight) * lexical_part.get(doc, 0.0)
+        shown = best_dense[doc][0] if d > lex or doc not in best_lexical else best_lexical[doc][0]
+        fused.append((shown, d + lex))
+    return sorted(fused, key=lambda item: (-item[1], item[0]))
 
 
 def search(
