@@ -20,7 +20,7 @@ FETCH_PER_DOCUMENT = 10
 MIN_FETCH = 100
 # Weight of the dense ranking in hybrid mode (the lexical one gets 1 - DENSE_WEIGHT); chosen on
 # held-out development sets by benchmarks/fusion.py, see benchmarks/RESULTS.md.
-DENSE_WEIGHT = 0.3
+DENSE_WEIGHT = 0.1
 MAX_QUERY_CHARS = 10_000
 
 
