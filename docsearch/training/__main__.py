@@ -84,6 +84,11 @@ def train(config_path: Path, out_dir: Path) -> None:
         texts += t
         vectors.append(v)
     teacher_vectors = np.concatenate(vectors)
+    if config.max_teacher_texts:
+        texts, teacher_vectors = (
+            texts[: config.max_teacher_texts],
+            teacher_vectors[: config.max_teacher_texts],
+        )
     log.info("%d teacher vectors, %d pairs", len(texts), len(pairs))
 
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -31,6 +31,8 @@ class TrainConfig:
 
     data_dir: str = "../shared/data/train"
     teacher_caches: tuple[str, ...] = ("~/.cache/docsearch/teacher/pool-v1",)
+    # Use only the first N cached teacher vectors (0: all); records exactly what a model saw.
+    max_teacher_texts: int = 0
     seed: int = 0
     vocab_size: int = 16000
     tokenizer_sentences: int = 400_000
