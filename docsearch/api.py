@@ -58,9 +58,7 @@ class DocSearch:
             "model": Path(model) if model is not None else None,
             "device": device,
         }
-        self.settings = Settings.load(
-            **{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}}
-        )
+        self.settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
         self.wait_seconds = wait_seconds
         self._encoder: Encoder | None = None
         self._query_encoder: QueryEncoder | None = None
