@@ -35,6 +35,15 @@ SHOWN_PASSAGES = 30
 # and no better.
 MAX_QUERY_TERMS = 64
 
+# English function words left out of queries. Measured on SciFact (lexical nDCG@10, 300 claims,
+# 50k sentences): 0.700 -> 0.706 without them, and 58 -> 23 ms per query (p50).
+STOP_WORDS = frozenset(
+    "a an and are as at be been but by can could did do does for from had has have he her his how"
+    " i if in into is it its not no of on or our she should so than that the their them then"
+    " there these they this to was we were what when where which who why will with would you"
+    " your".split()
+)
+
 # Runs of letters and digits: the characters unicode61 treats as token characters (minus the
 # private-use area). Underscore and punctuation separate tokens, as they do in the tokenizer.
 _WORD = re.compile(r"[^\W_]+")
@@ -166,7 +175,11 @@ def to_match_expression(user_text: str) -> str | None:
         e.g. `"foo" OR "bar"` for `foo* AND (bar`, or None when the text has no word tokens.
     """
     tokens = _WORD.findall(unicodedata.normalize("NFC", user_text))
-    distinct = list(dict.fromkeys(token.lower() for token in tokens))[:MAX_QUERY_TERMS]
+    distinct = list(dict.fromkeys(token.lower() for token in tokens))
+    # Stop words match most passages, so BM25 must score nearly all of them for little gain;
+    # a query made only of stop words keeps them.
+    distinct = [t for t in distinct if t not in STOP_WORDS] or distinct
+    distinct = distinct[:MAX_QUERY_TERMS]
     if not distinct:
         return None
     # A token holds no double quote, so wrapping it in quotes cannot be escaped from.

@@ -250,7 +250,11 @@ def test_sigkill_during_ingest_never_corrupts(
                 "--model", str(tiny_model_dir), "--mode", mode, "--json",
             )  # fmt: skip
             assert hits.exit_code == 0, (context, hits.stderr)
-            assert bool(json.loads(hits.stdout)) == bool(stored), context
+            found = json.loads(hits.stdout)
+            # Dense always finds something in a non-empty index; lexical needs shared words.
+            assert all(h["path"] in stored for h in found), context
+            if mode == "dense":
+                assert bool(found) == bool(stored), context
 
     again = cli_run("ingest", str(corpus), "--index", str(root), "--model", str(tiny_model_dir))
     assert again.exit_code == 0, (context, again.stderr)

@@ -49,7 +49,9 @@ def corpus(tmp_path: Path) -> Iterator[tuple[sa.Connection, dict[str, int], dict
     ("text", "expected"),
     [
         ("quantum", '"quantum"'),
-        ('"foo* AND (bar OR', '"foo" OR "and" OR "bar" OR "or"'),
+        ('"foo* AND (bar OR', '"foo" OR "bar"'),
+        ("how do the tides work", '"tides" OR "work"'),
+        ("AND OR NOT", '"and" OR "or" OR "not"'),
         ("Café  CAFÉ café", '"café"'),
         ("snake_case e.g. x-ray", '"snake" OR "case" OR "e" OR "g" OR "x" OR "ray"'),
         ("title:secret", '"title" OR "secret"'),
