@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import faiss
@@ -17,15 +16,6 @@ from indexer.vectors import ExactIndex
 DIM = 16
 # Small thresholds keep k-means to a few hundred points: each test takes milliseconds.
 SMALL = AutoFactory(flat_max=400, tune_queries=50)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_faiss_thread() -> Iterator[None]:
-    """OpenMP threads spin while they wait: on a busy 2-core machine k-means gets 100x slower."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
 
 
 def clustered(n: int, seed: int, clusters: int = 12) -> np.ndarray:

@@ -30,15 +30,6 @@ from indexer.faiss_index import FaissIndex
 DIM = 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_faiss_thread() -> Iterator[None]:
-    """OpenMP threads spin while they wait: on a busy 2-core machine k-means gets 100x slower."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
-
-
 def unit_vectors(n: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     vectors = rng.standard_normal((n, DIM))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import faiss
@@ -15,15 +15,6 @@ from indexer.vectors import PAD_ID, ExactIndex, VectorIndex
 
 DIM = 16
 Factory = Callable[[int], VectorIndex]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_faiss_thread() -> Iterator[None]:
-    """OpenMP threads spin while they wait: on a busy 2-core machine k-means gets 100x slower."""
-    before = faiss.omp_get_max_threads()
-    faiss.omp_set_num_threads(1)
-    yield
-    faiss.omp_set_num_threads(before)
 
 
 IMPLEMENTATIONS: dict[str, Factory] = {
