@@ -143,16 +143,9 @@ class DocSearch:
                 encoder = self._query_encoder
             elif encoder is None:
                 encoder = self.encoder
-        manifest = index.manifest
-        if manifest.model_fingerprint != encoder.fingerprint:
-            from indexer.errors import ModelMismatch
+        from indexer.index import check_model
 
-            raise ModelMismatch(
-                f"index at {self.path} was built with model {manifest.model_name} "
-                f"({manifest.model_fingerprint}); you loaded {encoder.name} "
-                f"({encoder.fingerprint}); run `docsearch ingest --rebuild PATH...` "
-                "or use the model the index was built with"
-            )
+        check_model(self.path, index.manifest, encoder.fingerprint)
         return encoder.encode(queries)
 
     # -- writing -------------------------------------------------------------------------------

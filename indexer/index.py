@@ -51,6 +51,17 @@ class _LoadedVectors:
     vectors: FaissIndex
 
 
+def check_model(root: Path, manifest: Manifest, model_fingerprint: str) -> None:
+    """Raise ModelMismatch unless the index at `root` was built with `model_fingerprint`."""
+    if model_fingerprint != manifest.model_fingerprint:
+        raise ModelMismatch(
+            f"index at {root} was built with model {manifest.model_name} "
+            f"(fingerprint {manifest.model_fingerprint}); you loaded a model with fingerprint "
+            f"{model_fingerprint}; run `docsearch ingest --rebuild ...` to rebuild the index "
+            "with it, or load the model the index was built with"
+        )
+
+
 class Index:
     """An index directory opened for reading; `writer()` changes it. Safe to share by threads."""
 
@@ -176,13 +187,8 @@ class Index:
                 )
             raise IndexNotFound(f"no index at {layout.root}; run `docsearch ingest` to build one")
         manifest = layout.read_manifest()
-        if model_fingerprint is not None and model_fingerprint != manifest.model_fingerprint:
-            raise ModelMismatch(
-                f"index at {layout.root} was built with model {manifest.model_name} "
-                f"(fingerprint {manifest.model_fingerprint}); you loaded a model with fingerprint "
-                f"{model_fingerprint}; run `docsearch ingest --rebuild ...` to rebuild the index "
-                "with it, or load the model the index was built with"
-            )
+        if model_fingerprint is not None:
+            check_model(layout.root, manifest, model_fingerprint)
         if not layout.database.is_file():
             raise IndexCorrupt(
                 f"index at {layout.root} has no {layout.database.name}; {REBUILD_HINT}"
