@@ -23,6 +23,10 @@ class ModelMismatch(IndexerError):
     """The index was built with a different encoder than the one in use."""
 
 
+class ModelChanged(ModelMismatch):
+    """The index switched to another model (`docsearch tune`) since it was opened; reopen it."""
+
+
 class IndexCorrupt(IndexerError):
     """The files of the index disagree with each other and cannot be repaired automatically."""
 

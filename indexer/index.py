@@ -23,19 +23,21 @@ import sqlalchemy as sa
 
 from indexer import lexical
 from indexer.auto_factory import AutoFactory
-from indexer.errors import (
-    IndexCorrupt,
-    IndexExists,
-    IndexNotFound,
-    ModelMismatch,
-    StorageError,
-)
+from indexer.errors import IndexCorrupt, IndexExists, IndexNotFound, ModelChanged, StorageError
 from indexer.faiss_index import FaissIndex
 from indexer.generation import GENERATION_KEY, load_vectors, read_generation
 from indexer.layout import FORMAT_VERSION, REBUILD_HINT, IndexLayout, Manifest, WriteLock
+from indexer.model_record import (
+    ModelRecord,
+    check_model,
+    manifest_model,
+    read_model,
+    with_model,
+    write_model,
+)
 from indexer.records import StoredDocument, StoredSentence
 from indexer.schema import create_tables, make_engine
-from indexer.store import MetadataStore
+from indexer.store import MetadataStore, SentenceTexts
 from indexer.vectors import IdArray, VectorArray, check_vectors
 from indexer.writer import IndexWriter, storage_errors
 
@@ -49,17 +51,6 @@ _MAX_SNAPSHOT_RETRIES = 20
 class _LoadedVectors:
     generation: int
     vectors: FaissIndex
-
-
-def check_model(root: Path, manifest: Manifest, model_fingerprint: str) -> None:
-    """Raise ModelMismatch unless the index at `root` was built with `model_fingerprint`."""
-    if model_fingerprint != manifest.model_fingerprint:
-        raise ModelMismatch(
-            f"index at {root} was built with model {manifest.model_name} "
-            f"(fingerprint {manifest.model_fingerprint}); you loaded a model with fingerprint "
-            f"{model_fingerprint}; run `docsearch ingest --rebuild ...` to rebuild the index "
-            "with it, or load the model the index was built with"
-        )
 
 
 class Index:
@@ -78,6 +69,7 @@ class Index:
         self._layout = layout
         self._manifest = manifest
         self._engine = engine
+        self._model = manifest_model(manifest)
         self._loaded: _LoadedVectors | None = None
         self._load_lock = threading.Lock()
         self._closed = False
@@ -148,6 +140,7 @@ class Index:
                     lexical.create_fts(conn)
                     store = MetadataStore(conn)
                     store.set_meta(GENERATION_KEY, "0")
+                    write_model(store, manifest_model(manifest))
                 empty_vectors.save(layout.vectors(0))
                 layout.write_manifest(manifest)  # written last: its presence marks a whole index
             except BaseException:
@@ -187,8 +180,6 @@ class Index:
                 )
             raise IndexNotFound(f"no index at {layout.root}; run `docsearch ingest` to build one")
         manifest = layout.read_manifest()
-        if model_fingerprint is not None:
-            check_model(layout.root, manifest, model_fingerprint)
         if not layout.database.is_file():
             raise IndexCorrupt(
                 f"index at {layout.root} has no {layout.database.name}; {REBUILD_HINT}"
@@ -196,7 +187,11 @@ class Index:
         index = cls(layout, manifest, make_engine(layout.database), auto_factory=auto_factory)
         try:
             with index._reading() as store:
+                # The database, not the manifest, says which model made the vectors.
+                index._set_manifest(with_model(manifest, read_model(store, index._model)))
                 index._vectors_for(store)  # fail now, not at the first search, if inconsistent
+            if model_fingerprint is not None:
+                check_model(layout.root, index.model, model_fingerprint)
         except BaseException:
             index.close()
             raise
@@ -217,8 +212,14 @@ class Index:
         """The manifest as of opening or this object's last checkpoint (`counts()` is live)."""
         return self._manifest
 
+    @property
+    def model(self) -> ModelRecord:
+        """The model whose vectors this object searches (see `indexer.model_record`)."""
+        return self._model
+
     def _set_manifest(self, manifest: Manifest) -> None:
         self._manifest = manifest
+        self._model = manifest_model(manifest)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -277,6 +278,11 @@ class Index:
                 loaded = self._loaded
                 if loaded is not None and loaded.generation == generation:
                     return loaded.vectors
+                if read_model(store, self._model).fingerprint != self._model.fingerprint:
+                    raise ModelChanged(
+                        f"the index at {self.root} was switched to another model since it was "
+                        "opened (by `docsearch tune`?); open it again"
+                    )
                 _, sentences = store.counts()
                 try:
                     # Mapped, not read: a query touches only the pages it searches, and opening
@@ -346,6 +352,11 @@ class Index:
         """
         with self._reading() as store:
             return lexical.search(store.connection, text, k, allowed_document_ids)
+
+    def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
+        """Every sentence's id, document id and text in id order, from one snapshot."""
+        with self._reading() as store:
+            yield from store.sentence_texts(batch)
 
     def document(self, path: str) -> StoredDocument | None:
         """Return the document stored under `path`, or None."""

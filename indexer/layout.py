@@ -54,6 +54,9 @@ class Manifest:
     docsearch_version: str
     built_at: str  # ISO 8601, UTC
     generation: int
+    # Where an adapted model lives inside the index ("" for none) and the model it came from.
+    model_dir: str = ""
+    base_model_fingerprint: str = ""
 
     def to_json(self) -> str:
         """Serialise as pretty-printed JSON (keys in field order)."""
@@ -82,7 +85,9 @@ class Manifest:
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
             expected = int if field.type == "int" else str
-            value = raw.get(field.name)
+            # Fields added after format 1 have defaults, so older manifests still read.
+            default = None if field.default is dataclasses.MISSING else field.default
+            value = raw.get(field.name, default)
             if not isinstance(value, expected) or isinstance(value, bool):
                 raise IndexCorrupt(
                     f"{source}: field {field.name!r} should be {expected.__name__}, "

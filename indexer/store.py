@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -34,6 +35,15 @@ def _id_list(ids: Iterable[int] | IdArray) -> sa.Select[tuple[Any]]:
 
 def _to_ids(result: sa.Result[Any]) -> IdArray:
     return np.fromiter((row[0] for row in result), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class SentenceTexts:
+    """A page of sentences: ids, their documents' ids (both int64[n]) and their texts."""
+
+    ids: IdArray
+    document_ids: IdArray
+    texts: list[str]
 
 
 class MetadataStore:
@@ -285,3 +295,26 @@ class MetadataStore:
             )
         )
         return document_ids, sentence_ids
+
+    def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
+        """Every sentence's (id, document id, text), in id order, `batch` rows at a time.
+
+        Ids ascend within a document in reading order, so consecutive rows of one document
+        are neighbouring sentences.
+        """
+        after = 0
+        while True:
+            rows = self.connection.execute(
+                sa.select(sentences.c.id, sentences.c.document_id, sentences.c.text)
+                .where(sentences.c.id > after)
+                .order_by(sentences.c.id)
+                .limit(batch)
+            ).all()
+            if not rows:
+                return
+            yield SentenceTexts(
+                ids=np.fromiter((r[0] for r in rows), np.int64, len(rows)),
+                document_ids=np.fromiter((r[1] for r in rows), np.int64, len(rows)),
+                texts=[r[2] for r in rows],
+            )
+            after = int(rows[-1][0])

@@ -17,13 +17,14 @@ import numpy as np
 import sqlalchemy as sa
 
 from indexer.auto_factory import AutoFactory, adapt
-from indexer.errors import IndexCorrupt, StorageError
+from indexer.errors import IndexCorrupt, ModelChanged, StorageError
 from indexer.faiss_index import AUTO_FACTORY, FaissIndex
 from indexer.generation import load_vectors, publish, read_generation
 from indexer.layout import IndexLayout, Manifest
+from indexer.model_record import ModelRecord, manifest_model, read_model, with_model, write_model
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import BEGIN_OPTION
-from indexer.store import MetadataStore
+from indexer.store import MetadataStore, SentenceTexts
 from indexer.vectors import IdArray, VectorArray, check_vectors
 
 log = logging.getLogger(__name__)
@@ -89,13 +90,29 @@ class IndexWriter:
                 f"{self._layout.vectors(self._generation).name}; run `docsearch ingest --rebuild`"
             ) from exc
         self._pending_removals: list[IdArray] = []
+        self._pending_model: ModelRecord | None = None
         self._is_dirty = False
 
     def _refresh_manifest(self) -> None:
-        """Rewrite manifest.json when it lags behind the database (after a crash)."""
+        """Rewrite manifest.json when it lags behind the database (after a crash).
+
+        Raises:
+            ModelChanged: the index switched models since its `Index` was opened; vectors of
+                the old model must not be added to it.
+        """
         documents, sentences = self._store.counts()
+        opened_with = manifest_model(self._manifest)
+        model = read_model(self._store, opened_with)
+        if model.fingerprint != opened_with.fingerprint:
+            raise ModelChanged(
+                f"the index at {self._layout.root} was switched to model {model.name} "
+                f"(fingerprint {model.fingerprint}) since it was opened; open it again"
+            )
         current = dataclasses.replace(
-            self._manifest, documents=documents, sentences=sentences, generation=self._generation
+            with_model(self._manifest, model),
+            documents=documents,
+            sentences=sentences,
+            generation=self._generation,
         )
         if current != self._manifest:
             try:
@@ -166,6 +183,46 @@ class IndexWriter:
         self._is_dirty = True
         return True
 
+    def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
+        """Every sentence's id, document id and text in id order, as this writer sees them."""
+        self._check_open()
+        with storage_errors(f"cannot read {self._layout.database}"):
+            yield from self._store.sentence_texts(batch)
+
+    def replace_model(self, model: ModelRecord, ids: IdArray, vectors: VectorArray) -> None:
+        """Swap every vector for one made by `model`; the next checkpoint switches over.
+
+        Readers keep the old model and vectors until that checkpoint commits both together.
+
+        Args:
+            model: the model that made `vectors`.
+            ids: int64[n], every sentence id of the index, each once.
+            vectors: float32[n, dim], row i the vector of sentence `ids[i]`.
+
+        Raises:
+            ValueError: `ids` is not exactly the set of stored sentences, or bad arrays.
+            StorageError: the database could not be written.
+        """
+        self._check_open()
+        check_vectors("vectors", vectors, self._vectors.dim)
+        _, sentences = self._store.counts()
+        unique = np.unique(ids)
+        if unique.size != ids.size or ids.size != sentences or ids.size != vectors.shape[0]:
+            raise ValueError(
+                f"replace_model needs one vector for each of the {sentences} sentences, got "
+                f"{ids.size} ids ({unique.size} distinct) and {vectors.shape[0]} vectors"
+            )
+        if len(self._store.existing_sentence_ids(unique)) != sentences:
+            raise ValueError("replace_model got ids of sentences that are not stored")
+        replacement = FaissIndex(self._vectors.dim, self._manifest.faiss_factory)
+        replacement.add(np.ascontiguousarray(ids, dtype=np.int64), vectors)
+        with storage_errors(f"cannot write to {self._layout.database}"):
+            write_model(self._store, model)
+        del self._vectors
+        self._vectors, self._pending_removals = replacement, []
+        self._pending_model = model
+        self._is_dirty = True
+
     def checkpoint(self) -> None:
         """Make every change so far durable and visible to readers, atomically.
 
@@ -200,6 +257,8 @@ class IndexWriter:
         manifest = dataclasses.replace(
             self._manifest, documents=documents, sentences=sentences, generation=self._generation
         )
+        if self._pending_model is not None:
+            manifest, self._pending_model = with_model(manifest, self._pending_model), None
         try:
             self._layout.write_manifest(manifest)
         except StorageError as exc:  # the commit stands; the next writer repairs the manifest

@@ -100,6 +100,8 @@ def test_create_writes_a_self_describing_directory(index: Index) -> None:
         "docsearch_version": "0.1.0",
         "built_at": index.manifest.built_at,
         "generation": 0,
+        "model_dir": "",
+        "base_model_fingerprint": "",
     }
     assert index.counts() == (0, 0)
     assert index.search_vectors(unit_vectors(2, 1), 3) == [[], []]
