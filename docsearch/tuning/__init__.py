@@ -1,0 +1,1 @@
+"""`docsearch tune`: adapt the encoder to an index's own text (see `docsearch.tuning.run`)."""

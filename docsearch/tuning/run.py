@@ -1,0 +1,238 @@
+"""`docsearch tune`: adapt a copy of the base encoder to what an index holds, within a time budget.
+
+The budget covers everything the user waits for: reading the sentences, the teacher (when
+asked for), training, and re-encoding the index with the adapted model. Re-encoding time is
+estimated up front from the base model's measured speed, so training stops early enough.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from docsearch.errors import DocsearchError
+from docsearch.model_config import fingerprint
+from docsearch.tuning.pairs import Corpus, PairBatcher
+from docsearch.tuning.switch import store_model, switch_model
+from docsearch.tuning.trainer import Targets, TuneConfig, train_until
+
+if TYPE_CHECKING:
+    from docsearch.encoder import Encoder
+    from indexer import Index
+    from indexer.model_record import ModelRecord
+
+log = logging.getLogger(__name__)
+
+# Share of the training budget the teacher may spend encoding sentences.
+TEACHER_SHARE = 0.4
+# Sentences of the base model's own vectors kept as targets when there is no teacher.
+KEEP_SAMPLE = 20_000
+# Sentences timed to estimate how long re-encoding the index will take.
+TIMING_SAMPLE = 1024
+# Fewer sentences than this give too little to learn from.
+MIN_SENTENCES = 16
+
+# progress(stage, done, total): stage is "teacher", "training" or "re-encoding".
+Progress = Callable[[str, float, float], None]
+
+
+@dataclass
+class TuneReport:
+    """What a tune (or reset) did; `seconds` per stage and in total."""
+
+    model: str
+    fingerprint: str
+    base_fingerprint: str
+    sentences: int
+    teacher_sentences: int = 0
+    steps: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return asdict(self)
+
+
+def read_corpus(index: Index) -> Corpus:
+    """Every sentence of the index in reading order, with its document."""
+    texts: list[str] = []
+    documents: list[np.ndarray] = []
+    for page in index.sentence_texts():
+        texts.extend(page.texts)
+        documents.append(page.document_ids)
+    ids = np.concatenate(documents) if documents else np.empty(0, np.int64)
+    return Corpus(texts, ids)
+
+
+def tune(
+    index: Index,
+    base: Encoder,
+    *,
+    minutes: float,
+    teacher: object | None = None,
+    config: TuneConfig | None = None,
+    wait_seconds: float = 30.0,
+    progress: Progress | None = None,
+) -> TuneReport:
+    """Train a copy of `base` on the index's sentences and switch the index over to it.
+
+    Args:
+        index: the index to adapt to (and re-encode).
+        base: the model to start from (the shipped one unless the user chose another).
+        minutes: the whole budget, re-encoding included.
+        teacher: a loaded teacher (`docsearch.tuning.teacher.load_teacher`), or None.
+        config: training hyper-parameters.
+        wait_seconds: how long to wait for another writer at the switch.
+        progress: see `Progress`.
+
+    Raises:
+        DocsearchError: the index holds too little text to learn from.
+    """
+    started = time.monotonic()
+    deadline = started + 60.0 * minutes
+    config = config or TuneConfig()
+    corpus = read_corpus(index)
+    if len(corpus.texts) < MIN_SENTENCES:
+        raise DocsearchError(
+            f"the index holds {len(corpus.texts)} sentences; tune needs at least "
+            f"{MIN_SENTENCES}: ingest more documents first"
+        )
+    encode_seconds = _estimate_encoding(base, corpus.texts)
+    seconds: dict[str, float] = {}
+    targets = _targets(base, corpus, teacher, deadline - encode_seconds, config, progress)
+    seconds["targets"] = round(time.monotonic() - started, 1)
+
+    model = copy.deepcopy(base.model)
+    train_seconds = max(0.0, deadline - encode_seconds - time.monotonic())
+    log.info(
+        "tuning on %d sentences for %.0f s (re-encoding will take about %.0f s)",
+        len(corpus.texts),
+        train_seconds,
+        encode_seconds,
+    )
+    mark = time.monotonic()
+    steps = train_until(
+        model,
+        base.tokenizer,
+        PairBatcher(corpus, seed=config.seed),
+        targets,
+        train_seconds,
+        config,
+        device=base.device,
+        progress=None if progress is None else lambda share: progress("training", share, 1.0),
+    )
+    seconds["training"] = round(time.monotonic() - mark, 1)
+
+    mark = time.monotonic()
+    adapted = _encoder_like(base, model)
+    record = switch_model(
+        index,
+        adapted,
+        lambda root: _store(root, adapted, base),
+        wait_seconds=wait_seconds,
+        progress=None if progress is None else lambda d, t: progress("re-encoding", d, t),
+    )
+    seconds["re-encoding"] = round(time.monotonic() - mark, 1)
+    seconds["total"] = round(time.monotonic() - started, 1)
+    return TuneReport(
+        model=record.name,
+        fingerprint=record.fingerprint,
+        base_fingerprint=record.base_fingerprint,
+        sentences=len(corpus.texts),
+        teacher_sentences=len(targets.texts) if teacher is not None else 0,
+        steps=steps,
+        seconds=seconds,
+    )
+
+
+def reset(
+    index: Index,
+    base: Encoder,
+    *,
+    wait_seconds: float = 30.0,
+    progress: Progress | None = None,
+) -> TuneReport:
+    """Switch the index back to `base` (re-encoding it) and delete its adapted models."""
+    from indexer.model_record import ModelRecord
+
+    started = time.monotonic()
+    record = switch_model(
+        index,
+        base,
+        lambda _: ModelRecord(base.name, base.fingerprint),
+        wait_seconds=wait_seconds,
+        progress=None if progress is None else lambda d, t: progress("re-encoding", d, t),
+    )
+    return TuneReport(
+        model=record.name,
+        fingerprint=record.fingerprint,
+        base_fingerprint="",
+        sentences=index.counts()[1],
+        seconds={"total": round(time.monotonic() - started, 1)},
+    )
+
+
+def _estimate_encoding(encoder: Encoder, texts: list[str]) -> float:
+    """Seconds to encode all `texts`, from timing a sample (plus a margin for storing)."""
+    sample = texts[:: max(1, len(texts) // TIMING_SAMPLE)][:TIMING_SAMPLE]
+    mark = time.monotonic()
+    encoder.encode(sample)
+    per_text = (time.monotonic() - mark) / len(sample)
+    return 1.2 * per_text * len(texts) + 2.0
+
+
+def _targets(
+    base: Encoder,
+    corpus: Corpus,
+    teacher: object | None,
+    deadline: float,
+    config: TuneConfig,
+    progress: Progress | None,
+) -> Targets:
+    """The teacher's vectors of a sample of the corpus, or else the base model's own."""
+    rng = np.random.default_rng(config.seed)
+    if teacher is None:
+        rows = rng.choice(len(corpus.texts), min(KEEP_SAMPLE, len(corpus.texts)), replace=False)
+        texts = [corpus.texts[i] for i in rows]
+        return Targets(texts, base.encode(texts))
+    from docsearch.tuning.teacher import teacher_vectors
+
+    budget = TEACHER_SHARE * max(0.0, deadline - time.monotonic())
+    rows, vectors = teacher_vectors(
+        teacher,
+        corpus.texts,
+        budget,
+        seed=config.seed,
+        progress=None if progress is None else lambda d, t: progress("teacher", d, t),
+    )
+    if not len(rows):  # the budget was too small for even one chunk
+        return _targets(base, corpus, None, deadline, config, progress)
+    if vectors.shape[1] != base.dim:
+        raise DocsearchError(
+            f"the teacher gives {vectors.shape[1]}-d vectors but the model's are {base.dim}-d"
+        )
+    return Targets([corpus.texts[i] for i in rows], vectors)
+
+
+def _encoder_like(base: Encoder, model: Any) -> Encoder:
+    """An Encoder for `model` with `base`'s tokenizer and device (fingerprint set on storing)."""
+    from docsearch.encoder import Encoder
+
+    return Encoder(
+        model, base.tokenizer, name=base.name + "-tuned", fingerprint="", device=base.device
+    )
+
+
+def _store(root: Any, adapted: Encoder, base: Encoder) -> ModelRecord:
+    from indexer.model_record import ModelRecord
+
+    directory = store_model(root, adapted.model, adapted.tokenizer.to_bytes())
+    adapted.fingerprint = fingerprint(root / directory)
+    adapted.model.to(adapted.device)
+    return ModelRecord(adapted.name, adapted.fingerprint, directory, base.fingerprint)

@@ -1,0 +1,119 @@
+"""The tuning loop: train until a deadline, on self-supervised pairs plus target vectors.
+
+Each step mixes two losses:
+- pairs (`docsearch.tuning.pairs`): symmetric InfoNCE, the other pairs of the batch as negatives;
+- targets: the student matches given vectors of corpus sentences (`DistillationLoss`). With a
+  teacher they are the teacher's vectors (learn its meaning of this corpus's words); without,
+  they are the base model's own vectors (stay where you were, so general knowledge is kept).
+The learning rate warms up, then decays linearly with the time left, so a run of any length
+ends gently.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from docsearch.model import BiGRUEncoder
+from docsearch.tokenizer import Tokenizer
+from docsearch.training.losses import DistillationLoss, PairLoss
+from docsearch.training.train import pad_batch
+from docsearch.tuning.pairs import PairBatcher
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """Hyper-parameters of `docsearch tune` (chosen on SciFact's corpus, see benchmarks/tune.py).
+
+    Attributes:
+        pair_batch: self-supervised pairs per step.
+        target_batch: sentences with target vectors per step.
+        pair_weight: weight of the pair loss (the target loss has weight 1).
+        lr: peak learning rate (the base model was trained at 2e-3).
+        warmup_steps: steps of linear warm-up.
+        temperature: InfoNCE temperature.
+        max_tokens: tokens per training text.
+        seed: random seed.
+        max_steps: stop after this many steps even before the deadline (None: no limit).
+    """
+
+    pair_batch: int = 64
+    target_batch: int = 128
+    pair_weight: float = 1.0
+    lr: float = 5e-4
+    warmup_steps: int = 20
+    temperature: float = 0.05
+    max_tokens: int = 64
+    seed: int = 0
+    max_steps: int | None = None
+
+
+@dataclass(frozen=True)
+class Targets:
+    """Texts and the vectors the student should give them (float32[n, dim])."""
+
+    texts: list[str]
+    vectors: np.ndarray
+
+
+def train_until(
+    model: BiGRUEncoder,
+    tokenizer: Tokenizer,
+    pairs: PairBatcher,
+    targets: Targets,
+    seconds: float,
+    config: TuneConfig,
+    *,
+    device: torch.device,
+    progress: Callable[[float], None] | None = None,
+) -> int:
+    """Train `model` in place for `seconds` (or `config.max_steps`); return the steps taken.
+
+    `progress` is called with the share of the time spent, after each step.
+    """
+    torch.manual_seed(config.seed)
+    rng = np.random.default_rng(config.seed)
+    model.to(device).train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
+    pair_loss = PairLoss(config.temperature)
+    target_loss = DistillationLoss(config.temperature)
+    target_vectors = torch.from_numpy(np.ascontiguousarray(targets.vectors, dtype=np.float32))
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    started = time.monotonic()
+    step = 0
+    while config.max_steps is None or step < config.max_steps:
+        spent = (time.monotonic() - started) / max(seconds, 1e-9)
+        if spent >= 1.0 and step > 0:
+            break
+        warm = min(1.0, (step + 1) / config.warmup_steps)
+        for group in optimizer.param_groups:
+            group["lr"] = config.lr * warm * max(0.05, 1.0 - spent)
+        rows = rng.choice(len(targets.texts), min(config.target_batch, len(targets.texts)), False)
+        anchors, positives = pairs.sample(config.pair_batch)
+        texts = [targets.texts[i] for i in rows] + anchors + positives
+        ids, lengths = pad_batch(tokenizer.encode(texts), config.max_tokens)
+        with autocast:
+            vectors = model(ids.to(device), lengths.to(device))
+            n, m = len(rows), len(anchors)
+            loss = target_loss(vectors[:n], target_vectors[rows].to(device))
+            if m > 1:
+                pair = pair_loss(vectors[n : n + m], vectors[n + m :])
+                loss = loss + config.pair_weight * pair
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        step += 1
+        if step % 50 == 0:
+            log.debug("tune step %d loss %.4f", step, loss.item())
+        if progress is not None:
+            progress(min(1.0, (time.monotonic() - started) / max(seconds, 1e-9)))
+    model.eval()
+    return step

@@ -1,0 +1,121 @@
+"""`tune` with a tiny model: training moves the student, the switch-over, reset, readers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from docsearch import DocSearch
+from docsearch.errors import DocsearchError
+from docsearch.model import load_model
+from docsearch.model_config import fingerprint
+from docsearch.tokenizer import Tokenizer
+from docsearch.training.losses import DistillationLoss
+from docsearch.training.train import pad_batch
+from docsearch.tuning.pairs import Corpus, PairBatcher
+from docsearch.tuning.trainer import Targets, TuneConfig, train_until
+from tests.conftest import SAMPLE_DOCS, TINY_CORPUS
+
+FEW_STEPS = TuneConfig(max_steps=3, lr=1e-2, warmup_steps=1)
+DOCS = [SAMPLE_DOCS / "science" / "volcanoes.txt", SAMPLE_DOCS / "science" / "bird_migration.html"]
+
+
+@pytest.fixture
+def tiny_index(tmp_path: Path, tiny_model_dir: Path) -> DocSearch:
+    ds = DocSearch(tmp_path / "index", model=tiny_model_dir, device="cpu")
+    assert ds.ingest(DOCS).ok
+    return ds
+
+
+def target_loss(model: torch.nn.Module, tokenizer: Tokenizer, targets: Targets) -> float:
+    ids, lengths = pad_batch(tokenizer.encode(targets.texts), 24)
+    with torch.no_grad():
+        return float(DistillationLoss()(model(ids, lengths), torch.from_numpy(targets.vectors)))
+
+
+def test_training_moves_the_student_toward_its_targets(tiny_model_dir: Path) -> None:
+    model = load_model(tiny_model_dir)
+    tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
+    texts = [f"{t} ({i})" for i, t in enumerate(TINY_CORPUS * 4)]
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((len(texts), model.config.out_dim)).astype(np.float32)
+    targets = Targets(texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    corpus = Corpus(texts, np.arange(len(texts), dtype=np.int64) // 4)
+    before = target_loss(model, tokenizer, targets)
+    config = TuneConfig(max_steps=60, lr=1e-2, target_batch=32, pair_batch=8, pair_weight=0.1)
+    steps = train_until(
+        model, tokenizer, PairBatcher(corpus), targets, 600.0, config, device=torch.device("cpu")
+    )
+    assert steps == 60
+    assert target_loss(model, tokenizer, targets) < before - 0.1
+
+
+def test_tune_switches_the_index_to_an_adapted_model_kept_inside_it(
+    tiny_index: DocSearch, tiny_model_dir: Path
+) -> None:
+    base = fingerprint(tiny_model_dir)
+    report = tiny_index.tune(minutes=0.05, config=FEW_STEPS)
+    assert report.steps == 3 and report.base_fingerprint == base
+    status = tiny_index.status()
+    assert status["adapted"] is True and status["adapted_from"] == base
+    model_dir = Path(status["model_dir"])
+    assert model_dir.parent == tiny_index.path / "models"
+    assert fingerprint(model_dir) == status["model_fingerprint"] == report.fingerprint != base
+    # The index holds the adapted model's vectors: each sentence's new vector is stored.
+    from docsearch.encoder import Encoder
+    from indexer import Index
+
+    with Index.open(tiny_index.path) as index:
+        page = next(index.sentence_texts(batch=20))
+        for model, expected in ((model_dir, 1.0), (tiny_model_dir, None)):
+            vectors = Encoder.load(model, device="cpu").encode(page.texts)
+            best = [hits[0][1] for hits in index.search_vectors(vectors, 1)]
+            if expected is None:
+                assert min(best) < 0.999  # the base model's vectors are gone
+            else:
+                assert best == pytest.approx([expected] * len(best), abs=1e-4)
+
+
+def test_reset_goes_back_to_the_base_model_and_deletes_adapted_ones(
+    tiny_index: DocSearch, tiny_model_dir: Path
+) -> None:
+    tiny_index.tune(minutes=0.05, config=FEW_STEPS)
+    report = tiny_index.tune(reset=True)
+    status = tiny_index.status()
+    assert status["model_fingerprint"] == report.fingerprint == fingerprint(tiny_model_dir)
+    assert status["adapted"] is False and status["adapted_from"] is None
+    assert list((tiny_index.path / "models").iterdir()) == []
+    assert tiny_index.search("volcano", mode="dense")
+
+
+def test_tuning_twice_starts_from_the_base_and_keeps_one_model(
+    tiny_index: DocSearch, tiny_model_dir: Path
+) -> None:
+    first = tiny_index.tune(minutes=0.05, config=FEW_STEPS)
+    second = tiny_index.tune(minutes=0.05, config=TuneConfig(max_steps=4, lr=1e-2))
+    assert first.base_fingerprint == second.base_fingerprint == fingerprint(tiny_model_dir)
+    assert [p.name for p in (tiny_index.path / "models").iterdir()] == [second.fingerprint]
+
+
+def test_a_library_user_opened_before_the_tune_follows_the_switch(
+    tiny_index: DocSearch, tiny_model_dir: Path
+) -> None:
+    reader = DocSearch(tiny_index.path, model=tiny_model_dir, device="cpu")
+    before = reader.search("magma", mode="dense")
+    assert before
+    report = tiny_index.tune(minutes=0.05, config=FEW_STEPS)
+    after = reader.search("magma", mode="dense")
+    assert after and reader.status()["model_fingerprint"] == report.fingerprint
+    # Writing after the switch adds the adapted model's vectors, never the old model's.
+    assert reader.add_text("more.txt", "Lava cools into basalt on the sea floor.") > 0
+    assert reader.search("basalt sea floor", mode="lexical")[0].path == "more.txt"
+
+
+def test_tune_needs_some_text(tmp_path: Path, tiny_model_dir: Path) -> None:
+    ds = DocSearch(tmp_path / "index", model=tiny_model_dir, device="cpu")
+    ds.add_text("one.txt", "Just one short sentence here.")
+    with pytest.raises(DocsearchError, match="ingest more documents"):
+        ds.tune(minutes=0.05)
