@@ -13,6 +13,7 @@ from docsearch.errors import DocsearchError, EmptyQuery
 
 if TYPE_CHECKING:
     from indexer import Index, StoredSentence
+    from indexer.lexical import PassageHit
 
 MODES = ("hybrid", "dense", "lexical")
 # Sentences fetched per wanted document: several sentences of one document often rank together.
@@ -185,6 +186,7 @@ def search(
         return []
     dense: list[tuple[int, float]] = []
     lexical: list[tuple[int, float]] = []
+    passages: dict[int, PassageHit] = {}
     if mode in ("dense", "hybrid"):
         if query_vector is None:
             raise ValueError(f"mode {mode!r} needs a query vector")
@@ -192,15 +194,38 @@ def search(
             query_vector[None, :], fetch, allowed_ids=None if allowed is None else allowed[1]
         )[0]
     if mode in ("lexical", "hybrid"):
-        lexical = index.search_lexical(
+        # A passage stands for its first sentence until it is shown (see `_show_best_sentence`).
+        found = index.search_passages(
             query, fetch, allowed_document_ids=None if allowed is None else allowed[0]
         )
+        passages = {p.first: p for p in found}
+        lexical = [(p.first, p.score) for p in found]
     sentences = index.sentences([i for i, _ in dense] + [i for i, _ in lexical])
     if mode == "hybrid":
         ranked = fuse(dense, lexical, sentences)
     else:
         ranked = dense or lexical
-    return [_hit(index, s, score, context) for s, score in group_by_document(ranked, sentences, k)]
+    shown = _show_best_sentence(index, query, group_by_document(ranked, sentences, k), passages)
+    return [_hit(index, s, score, context) for s, score in shown]
+
+
+def _show_best_sentence(
+    index: Index,
+    query: str,
+    chosen: list[tuple[StoredSentence, float]],
+    passages: dict[int, PassageHit],
+) -> list[tuple[StoredSentence, float]]:
+    """Show each hit that stands for a lexical passage by the passage's best-matching sentence.
+
+    Looking the best sentence up costs an FTS5 query per passage, so it is done for the few
+    hits shown, not for every candidate passage.
+    """
+    wanted = [passages[s.id] for s, _ in chosen if s.id in passages]
+    if not wanted:
+        return chosen
+    best = {first: i for first, i in index.best_sentences(query, wanted).items() if i != first}
+    replacements = index.sentences(list(best.values())) if best else {}
+    return [(replacements.get(best.get(s.id, s.id), s), score) for s, score in chosen]
 
 
 def _hit(index: Index, sentence: StoredSentence, score: float, context: int) -> Hit:

@@ -353,6 +353,26 @@ class Index:
         with self._reading() as store:
             return lexical.search(store.connection, text, k, allowed_document_ids)
 
+    def search_passages(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[lexical.PassageHit]:
+        """Top-`k` passages by BM25, without looking up their best sentences (faster).
+
+        Raises:
+            ValueError: k < 1.
+        """
+        with self._reading() as store:
+            return lexical.search_passages(store.connection, text, k, allowed_document_ids)
+
+    def best_sentences(self, text: str, passages: Sequence[lexical.PassageHit]) -> dict[int, int]:
+        """first sentence id -> id of the sentence that best matches `text`, per passage."""
+        with self._reading() as store:
+            return lexical.best_sentences(store.connection, text, passages)
+
     def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
         """Every sentence's id, document id and text in id order, from one snapshot."""
         with self._reading() as store:

@@ -18,6 +18,7 @@ import json
 import re
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -186,13 +187,22 @@ def to_match_expression(user_text: str) -> str | None:
     return " OR ".join(f'"{token}"' for token in distinct)
 
 
-def search(
+@dataclass(frozen=True)
+class PassageHit:
+    """A passage that matched: its sentences are the ids `first`..`last` of one document."""
+
+    first: int
+    last: int
+    score: float  # -bm25, higher is better
+
+
+def search_passages(
     connection: sa.Connection,
     text: str,
     k: int,
     allowed_document_ids: Sequence[int] | npt.NDArray[np.int64] | None = None,
-) -> list[tuple[int, float]]:
-    """Rank passages by BM25 against the words of `text`; show each by its best sentence.
+) -> list[PassageHit]:
+    """Rank passages by BM25 against the words of `text`.
 
     Args:
         connection: an open connection to the index database.
@@ -201,9 +211,7 @@ def search(
         allowed_document_ids: when given, only passages of these documents are returned.
 
     Returns:
-        up to `k` (sentence id, score) pairs, best first: each passage's best-matching sentence
-        (its first sentence when no single sentence matches) with the passage's score = -bm25,
-        higher is better. Empty when `text` has no word tokens.
+        up to `k` passages, best first; empty when `text` has no word tokens.
 
     Raises:
         ValueError: k < 1.
@@ -221,7 +229,7 @@ def search(
             return []
         restrict = "AND p.document_id IN (SELECT value FROM json_each(:document_ids))"
         params["document_ids"] = json.dumps(document_ids)
-    passages = connection.execute(
+    rows = connection.execute(
         sa.text(
             f"""SELECT p.first_sentence_id, p.last_sentence_id, bm25({PASSAGE_FTS_TABLE}) AS rank
                 FROM {PASSAGE_FTS_TABLE} JOIN passages p ON p.id = {PASSAGE_FTS_TABLE}.rowid
@@ -230,31 +238,50 @@ def search(
         ),
         params,
     ).all()
-    ranges = [(int(first), int(last)) for first, last, _ in passages]
-    best = _best_sentences(connection, expression, ranges)
-    return [
-        (best.get(first, first), -float(rank))
-        for (first, _), (*_, rank) in zip(ranges, passages, strict=True)
-    ]
+    return [PassageHit(int(first), int(last), -float(rank)) for first, last, rank in rows]
 
 
-def _best_sentences(
-    connection: sa.Connection, expression: str, ranges: list[tuple[int, int]]
+def best_sentences(
+    connection: sa.Connection, text: str, passages: Sequence[PassageHit]
 ) -> dict[int, int]:
-    """Map the first sentence id of each of the best passages to its best-matching sentence id.
+    """Map each passage's first sentence id to its sentence that best matches `text`.
 
-    Only the first `SHOWN_PASSAGES` passages get one (few are ever shown); a rowid range keeps
-    each FTS5 lookup inside its passage instead of matching the whole sentence index.
+    Passages where no single sentence matches (the words are spread over several) are left
+    out. A rowid range keeps each FTS5 lookup inside its passage, so one costs about as much
+    as a small query; call it only for the passages that will be shown.
     """
+    expression = to_match_expression(text)
+    if expression is None:
+        return {}
     best: dict[int, int] = {}
     query = sa.text(
         f"""SELECT rowid FROM {FTS_TABLE}
             WHERE {FTS_TABLE} MATCH :expression AND rowid BETWEEN :first AND :last
             ORDER BY bm25({FTS_TABLE}) LIMIT 1"""
     )
-    for first, last in ranges[:SHOWN_PASSAGES]:
-        row = connection.execute(query, {"expression": expression, "first": first, "last": last})
-        found = row.scalar_one_or_none()
+    for passage in passages:
+        params = {"expression": expression, "first": passage.first, "last": passage.last}
+        found = connection.execute(query, params).scalar_one_or_none()
         if found is not None:
-            best[first] = int(found)
+            best[passage.first] = int(found)
     return best
+
+
+def search(
+    connection: sa.Connection,
+    text: str,
+    k: int,
+    allowed_document_ids: Sequence[int] | npt.NDArray[np.int64] | None = None,
+) -> list[tuple[int, float]]:
+    """Rank passages by BM25 and show each by its best sentence (`search_passages` +
+    `best_sentences` for the first `SHOWN_PASSAGES`; the others show their first sentence).
+
+    Returns:
+        up to `k` (sentence id, passage score) pairs, best first.
+
+    Raises:
+        ValueError: k < 1.
+    """
+    passages = search_passages(connection, text, k, allowed_document_ids)
+    best = best_sentences(connection, text, passages[:SHOWN_PASSAGES])
+    return [(best.get(p.first, p.first), p.score) for p in passages]

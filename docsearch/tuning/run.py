@@ -104,18 +104,21 @@ def tune(
             f"{MIN_SENTENCES}: ingest more documents first"
         )
     encode_seconds = _estimate_encoding(base, corpus.texts)
+    left = deadline - encode_seconds - time.monotonic()
+    log.info(
+        "tune plan for %d sentences: %straining ~%.0f s, re-encoding ~%.0f s",
+        len(corpus.texts),
+        f"teacher <= {TEACHER_SHARE * left:.0f} s, " if teacher is not None else "",
+        left * (1 - TEACHER_SHARE) if teacher is not None else left,
+        encode_seconds,
+    )
     seconds: dict[str, float] = {}
     targets = _targets(base, corpus, teacher, deadline - encode_seconds, config, progress)
     seconds["targets"] = round(time.monotonic() - started, 1)
 
     model = copy.deepcopy(base.model)
     train_seconds = max(0.0, deadline - encode_seconds - time.monotonic())
-    log.info(
-        "tuning on %d sentences for %.0f s (re-encoding will take about %.0f s)",
-        len(corpus.texts),
-        train_seconds,
-        encode_seconds,
-    )
+    log.info("tuning on %d sentences for %.0f s", len(corpus.texts), train_seconds)
     mark = time.monotonic()
     steps = train_until(
         model,

@@ -47,7 +47,7 @@ class TuneConfig:
     pair_batch: int = 64
     target_batch: int = 128
     pair_weight: float = 1.0
-    lr: float = 5e-4
+    lr: float = 1e-3
     warmup_steps: int = 20
     temperature: float = 0.05
     max_tokens: int = 64

@@ -1,0 +1,106 @@
+"""`docsearch tune` on SciFact: retrieval before and after adapting the encoder to the corpus.
+
+    python benchmarks/tune.py [--minutes 15] [--teacher] [--label NAME]
+
+The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
+copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
+claims (the queries) or the qrels. Then the 300 test claims are queried: nDCG@10 in dense,
+lexical and hybrid mode, before and after, plus STS-B test Spearman of the base and adapted
+models (does tuning on one corpus wreck the model elsewhere?) and the wall time of `tune`.
+
+Needs ../shared/data/eval; `--teacher` needs `pip install -e ".[teacher]"`.
+Appends to benchmarks/results/tune.json (one entry per run, keyed by label).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from machine import machine_info
+from quality import CACHE, EVAL, RESULTS, load_scifact, mean_ndcg, write_corpus_files
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from docsearch.training.evaluation import read_sts, sts_spearman  # noqa: E402
+
+
+def scifact_scores(ds, queries, qrels) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """nDCG@10 of the 300 test claims in each mode, through the engine."""
+    qids = list(queries)
+    scores = {}
+    for mode in ("dense", "lexical", "hybrid"):
+        hits = ds.search_many([queries[q] for q in qids], k=10, mode=mode, context=0)
+        rankings = {q: [Path(h.path).stem for h in row] for q, row in zip(qids, hits, strict=True)}
+        scores[mode] = round(mean_ndcg(rankings, qrels), 4)
+    return scores
+
+
+def base_index(corpus) -> Path:  # type: ignore[no-untyped-def]
+    """The SciFact abstracts ingested with the shipped model (built once, then reused)."""
+    from docsearch import DocSearch
+    from docsearch.model_config import fingerprint, shipped_model_dir
+
+    root = CACHE / f"tune_base_{fingerprint(shipped_model_dir())}"
+    if not (root / "manifest.json").exists():
+        shutil.rmtree(root, ignore_errors=True)
+        DocSearch(root, device="cpu").ingest([write_corpus_files(corpus)])
+    return root
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--minutes", type=float, default=15.0, help="tune's time budget")
+    parser.add_argument("--teacher", action="store_true", help="tune --teacher")
+    parser.add_argument("--label", default=None, help="name of this run in the results")
+    parser.add_argument("--out", type=Path, default=RESULTS / "tune.json")
+    args = parser.parse_args()
+    if not EVAL.exists():
+        sys.exit(f"no evaluation data at {EVAL}")
+    from docsearch import DocSearch
+    from docsearch.encoder import Encoder
+
+    corpus, queries, qrels = load_scifact()
+    sts = read_sts(EVAL / "stsb" / "sts-test.jsonl")
+    base_root = base_index(corpus)
+    work = CACHE / "tune_work"
+    shutil.rmtree(work, ignore_errors=True)
+    shutil.copytree(base_root, work)
+
+    ds = DocSearch(work, device="cpu")
+    before = scifact_scores(ds, queries, qrels)
+    base_sts = sts_spearman(ds.encoder.encode, *sts)
+    started = time.perf_counter()
+    report = ds.tune(args.minutes, teacher=args.teacher)
+    wall = time.perf_counter() - started
+    after = scifact_scores(ds, queries, qrels)
+    adapted = Encoder.load(ds.model_dir(), device="cpu")
+    label = args.label or f"{'teacher' if args.teacher else 'self'}-{args.minutes:g}min"
+    result = {
+        "label": label,
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "minutes": args.minutes,
+        "teacher": args.teacher,
+        "tune_wall_seconds": round(wall, 1),
+        "report": report.to_dict(),
+        "scifact_before": before,
+        "scifact_after": after,
+        "stsb_test_before": round(base_sts, 4),
+        "stsb_test_after": round(sts_spearman(adapted.encode, *sts), 4),
+        "machine": machine_info(),
+    }
+    runs = json.loads(args.out.read_text()) if args.out.exists() else {}
+    runs[label] = result
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(runs, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
