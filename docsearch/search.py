@@ -206,7 +206,10 @@ def search(
     else:
         ranked = dense or lexical
     shown = _show_best_sentence(index, query, group_by_document(ranked, sentences, k), passages)
-    return [_hit(index, s, score, context) for s, score in shown]
+    around = index.contexts([s for s, _ in shown], context, context) if context else []
+    return [
+        _hit(s, score, *(around[i] if context else ((), ()))) for i, (s, score) in enumerate(shown)
+    ]
 
 
 def _show_best_sentence(
@@ -228,8 +231,9 @@ def _show_best_sentence(
     return [(replacements.get(best.get(s.id, s.id), s), score) for s, score in chosen]
 
 
-def _hit(index: Index, sentence: StoredSentence, score: float, context: int) -> Hit:
-    before, after = index.context(sentence, before=context, after=context) if context else ([], [])
+def _hit(
+    sentence: StoredSentence, score: float, before: Sequence[str], after: Sequence[str]
+) -> Hit:
     return Hit(
         path=sentence.path,
         score=round(float(score), 6),

@@ -400,6 +400,14 @@ class Index:
         with self._reading() as store:
             return store.neighbours(sentence.document_id, sentence.ordinal, before, after)
 
+    def contexts(
+        self, sentences: Sequence[StoredSentence], before: int = 1, after: int = 1
+    ) -> list[tuple[list[str], list[str]]]:
+        """`context` for many sentences at once (one query)."""
+        with self._reading() as store:
+            anchors = [(s.document_id, s.ordinal) for s in sentences]
+            return store.neighbours_many(anchors, before, after)
+
     def filter(
         self, path_glob: str | None = None, types: Sequence[str] | None = None
     ) -> tuple[IdArray, IdArray] | None:

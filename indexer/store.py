@@ -240,21 +240,41 @@ class MetadataStore:
         Raises:
             ValueError: `before` or `after` is negative.
         """
+        return self.neighbours_many([(document_id, ordinal)], before, after)[0]
+
+    def neighbours_many(
+        self, anchors: Sequence[tuple[int, int]], before: int, after: int
+    ) -> list[tuple[list[str], list[str]]]:
+        """`neighbours` for many (document id, ordinal) anchors in one query.
+
+        Raises:
+            ValueError: `before` or `after` is negative.
+        """
         if before < 0 or after < 0:
             raise ValueError(f"before and after must be >= 0, got {before} and {after}")
+        if not anchors:
+            return []
+        wanted = sa.func.json_each(
+            sa.literal(json.dumps([[d, o] for d, o in anchors]))
+        ).table_valued("key", "value")
+        document = sa.func.json_extract(wanted.c.value, "$[0]")
+        ordinal = sa.func.json_extract(wanted.c.value, "$[1]")
         rows = self.connection.execute(
-            sa.select(sentences.c.ordinal, sentences.c.text)
-            .where(
-                sentences.c.document_id == document_id,
-                sentences.c.ordinal.between(ordinal - before, ordinal + after),
-                sentences.c.ordinal != ordinal,
+            sa.select(wanted.c.key, sentences.c.ordinal, ordinal, sentences.c.text)
+            .join(
+                sentences,
+                sa.and_(
+                    sentences.c.document_id == document,
+                    sentences.c.ordinal.between(ordinal - before, ordinal + after),
+                    sentences.c.ordinal != ordinal,
+                ),
             )
-            .order_by(sentences.c.ordinal)
+            .order_by(wanted.c.key, sentences.c.ordinal)
         ).all()
-        return (
-            [text for position, text in rows if position < ordinal],
-            [text for position, text in rows if position > ordinal],
-        )
+        out: list[tuple[list[str], list[str]]] = [([], []) for _ in anchors]
+        for key, position, anchor, text in rows:
+            out[int(key)][0 if position < anchor else 1].append(text)
+        return out
 
     def counts(self) -> tuple[int, int]:
         """Return (number of documents, number of sentences)."""

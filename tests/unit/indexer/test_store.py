@@ -151,6 +151,19 @@ def test_neighbours_stop_at_document_edges(store: MetadataStore) -> None:
         store.neighbours(document_id, 2, -1, 0)
 
 
+def test_neighbours_of_many_sentences_come_from_one_query(store: MetadataStore) -> None:
+    first, _ = store.add_document(doc("/1"), sents("a0", "a1", "a2"))
+    second, _ = store.add_document(doc("/2"), sents("b0", "b1"))
+    anchors = [(second, 0), (first, 1), (first, 1), (first, 2)]
+    assert store.neighbours_many(anchors, 1, 1) == [
+        ([], ["b1"]),
+        (["a0"], ["a2"]),
+        (["a0"], ["a2"]),
+        (["a1"], []),
+    ]
+    assert store.neighbours_many([], 1, 1) == []
+
+
 def test_ids_matching_filters(store: MetadataStore) -> None:
     md, md_ids = store.add_document(doc("/notes/a.md", "md"), sents("a", "b"))
     pdf, pdf_ids = store.add_document(doc("/papers/b.pdf", "pdf"), sents("c"))
