@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -35,6 +36,8 @@ TEACHER_SHARE = 0.4
 KEEP_SAMPLE = 20_000
 # Sentences timed to estimate how long re-encoding the index will take.
 TIMING_SAMPLE = 1024
+# Tune refuses a budget that leaves training less than this share of it.
+MIN_TRAINING_SHARE = 0.3
 # Fewer sentences than this give too little to learn from.
 MIN_SENTENCES = 16
 
@@ -105,6 +108,13 @@ def tune(
         )
     encode_seconds = _estimate_encoding(base, corpus.texts)
     left = deadline - encode_seconds - time.monotonic()
+    if left < MIN_TRAINING_SHARE * 60.0 * minutes:
+        needed = (encode_seconds + time.monotonic() - started) / (1 - MIN_TRAINING_SHARE) / 60
+        raise DocsearchError(
+            f"re-encoding the index's {len(corpus.texts)} sentences alone takes about "
+            f"{encode_seconds / 60:.1f} minutes, leaving too little of {minutes:g} for training; "
+            f"give tune --minutes {math.ceil(needed)} or more"
+        )
     log.info(
         "tune plan for %d sentences: %straining ~%.0f s, re-encoding ~%.0f s",
         len(corpus.texts),
@@ -187,7 +197,7 @@ def _estimate_encoding(encoder: Encoder, texts: list[str]) -> float:
     mark = time.monotonic()
     encoder.encode(sample)
     per_text = (time.monotonic() - mark) / len(sample)
-    return 1.2 * per_text * len(texts) + 2.0
+    return 1.2 * per_text * len(texts) + 1.0
 
 
 def _targets(

@@ -110,7 +110,7 @@ def test_a_killed_tune_leaves_the_index_as_it_was(index_copy: Path, point: str) 
     assert status(index_copy)["model_fingerprint"] == SHIPPED
     assert top_document(index_copy).endswith(TIDES_DOC)
     if point == "switch":  # the stored but never committed model is cleared by the next tune
-        run("tune", "--index", str(index_copy), "--minutes", "0.05")
+        run("tune", "--index", str(index_copy), "--minutes", "0.1")
         assert models(index_copy) == [status(index_copy)["model_fingerprint"]]
 
 

@@ -57,7 +57,7 @@ def test_tune_switches_the_index_to_an_adapted_model_kept_inside_it(
     tiny_index: DocSearch, tiny_model_dir: Path
 ) -> None:
     base = fingerprint(tiny_model_dir)
-    report = tiny_index.tune(minutes=0.05, config=FEW_STEPS)
+    report = tiny_index.tune(minutes=0.2, config=FEW_STEPS)
     assert report.steps == 3 and report.base_fingerprint == base
     status = tiny_index.status()
     assert status["adapted"] is True and status["adapted_from"] == base
@@ -82,7 +82,7 @@ def test_tune_switches_the_index_to_an_adapted_model_kept_inside_it(
 def test_reset_goes_back_to_the_base_model_and_deletes_adapted_ones(
     tiny_index: DocSearch, tiny_model_dir: Path
 ) -> None:
-    tiny_index.tune(minutes=0.05, config=FEW_STEPS)
+    tiny_index.tune(minutes=0.2, config=FEW_STEPS)
     report = tiny_index.tune(reset=True)
     status = tiny_index.status()
     assert status["model_fingerprint"] == report.fingerprint == fingerprint(tiny_model_dir)
@@ -94,8 +94,8 @@ def test_reset_goes_back_to_the_base_model_and_deletes_adapted_ones(
 def test_tuning_twice_starts_from_the_base_and_keeps_one_model(
     tiny_index: DocSearch, tiny_model_dir: Path
 ) -> None:
-    first = tiny_index.tune(minutes=0.05, config=FEW_STEPS)
-    second = tiny_index.tune(minutes=0.05, config=TuneConfig(max_steps=4, lr=1e-2))
+    first = tiny_index.tune(minutes=0.2, config=FEW_STEPS)
+    second = tiny_index.tune(minutes=0.2, config=TuneConfig(max_steps=4, lr=1e-2))
     assert first.base_fingerprint == second.base_fingerprint == fingerprint(tiny_model_dir)
     assert [p.name for p in (tiny_index.path / "models").iterdir()] == [second.fingerprint]
 
@@ -106,7 +106,7 @@ def test_a_library_user_opened_before_the_tune_follows_the_switch(
     reader = DocSearch(tiny_index.path, model=tiny_model_dir, device="cpu")
     before = reader.search("magma", mode="dense")
     assert before
-    report = tiny_index.tune(minutes=0.05, config=FEW_STEPS)
+    report = tiny_index.tune(minutes=0.2, config=FEW_STEPS)
     after = reader.search("magma", mode="dense")
     assert after and reader.status()["model_fingerprint"] == report.fingerprint
     # Writing after the switch adds the adapted model's vectors, never the old model's.
@@ -118,4 +118,12 @@ def test_tune_needs_some_text(tmp_path: Path, tiny_model_dir: Path) -> None:
     ds = DocSearch(tmp_path / "index", model=tiny_model_dir, device="cpu")
     ds.add_text("one.txt", "Just one short sentence here.")
     with pytest.raises(DocsearchError, match="ingest more documents"):
-        ds.tune(minutes=0.05)
+        ds.tune(minutes=0.2)
+
+
+def test_a_budget_that_leaves_no_time_to_train_is_refused_with_a_suggestion(
+    tiny_index: DocSearch,
+) -> None:
+    with pytest.raises(DocsearchError, match=r"give tune --minutes \d+ or more"):
+        tiny_index.tune(minutes=0.001)
+    assert tiny_index.status()["adapted"] is False
