@@ -35,9 +35,9 @@ from indexer.model_record import (
     with_model,
     write_model,
 )
-from indexer.records import StoredDocument, StoredSentence
+from indexer.reads import MetadataReads
 from indexer.schema import create_tables, make_engine
-from indexer.store import MetadataStore, SentenceTexts
+from indexer.store import MetadataStore
 from indexer.vectors import IdArray, VectorArray, check_vectors
 from indexer.writer import IndexWriter, storage_errors
 
@@ -53,7 +53,7 @@ class _LoadedVectors:
     vectors: FaissIndex
 
 
-class Index:
+class Index(MetadataReads):
     """An index directory opened for reading; `writer()` changes it. Safe to share by threads."""
 
     def __init__(
@@ -335,93 +335,6 @@ class Index:
             for row_scores, row_ids in zip(scores, ids, strict=True)
         ]
 
-    def search_lexical(
-        self,
-        text: str,
-        k: int,
-        *,
-        allowed_document_ids: IdArray | Sequence[int] | None = None,
-    ) -> list[tuple[int, float]]:
-        """Top-`k` sentences by BM25 for the words of `text` (see `indexer.lexical.search`).
-
-        Returns:
-            (sentence id, score) pairs, best first; score = -bm25, higher is better.
-
-        Raises:
-            ValueError: k < 1.
-        """
-        with self._reading() as store:
-            return lexical.search(store.connection, text, k, allowed_document_ids)
-
-    def search_passages(
-        self,
-        text: str,
-        k: int,
-        *,
-        allowed_document_ids: IdArray | Sequence[int] | None = None,
-    ) -> list[lexical.PassageHit]:
-        """Top-`k` passages by BM25, without looking up their best sentences (faster).
-
-        Raises:
-            ValueError: k < 1.
-        """
-        with self._reading() as store:
-            return lexical.search_passages(store.connection, text, k, allowed_document_ids)
-
-    def best_sentences(self, text: str, passages: Sequence[lexical.PassageHit]) -> dict[int, int]:
-        """first sentence id -> id of the sentence that best matches `text`, per passage."""
-        with self._reading() as store:
-            return lexical.best_sentences(store.connection, text, passages)
-
-    def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
-        """Every sentence's id, document id and text in id order, from one snapshot."""
-        with self._reading() as store:
-            yield from store.sentence_texts(batch)
-
-    def document(self, path: str) -> StoredDocument | None:
-        """Return the document stored under `path`, or None."""
-        with self._reading() as store:
-            return store.get_document(path)
-
-    def documents(self) -> list[StoredDocument]:
-        """Return every document, sorted by path."""
-        with self._reading() as store:
-            return store.documents()
-
-    def sentences(self, ids: IdArray | Sequence[int]) -> dict[int, StoredSentence]:
-        """Return the stored sentences with these ids; ids that do not exist are left out."""
-        with self._reading() as store:
-            return store.sentences(ids)
-
-    def context(
-        self, sentence: StoredSentence, before: int = 1, after: int = 1
-    ) -> tuple[list[str], list[str]]:
-        """Return the texts of up to `before` sentences before `sentence` and `after` after it."""
-        with self._reading() as store:
-            return store.neighbours(sentence.document_id, sentence.ordinal, before, after)
-
-    def contexts(
-        self, sentences: Sequence[StoredSentence], before: int = 1, after: int = 1
-    ) -> list[tuple[list[str], list[str]]]:
-        """`context` for many sentences at once (one query)."""
-        with self._reading() as store:
-            anchors = [(s.document_id, s.ordinal) for s in sentences]
-            return store.neighbours_many(anchors, before, after)
-
-    def filter(
-        self, path_glob: str | None = None, types: Sequence[str] | None = None
-    ) -> tuple[IdArray, IdArray] | None:
-        """Return (document ids, sentence ids) that pass the filters, or None without filters.
-
-        Args:
-            path_glob: SQLite GLOB over the stored path, e.g. `*.md` (`*` also matches `/`).
-            types: document types to keep; None or empty means any.
-        """
-        if path_glob is None and not types:
-            return None
-        with self._reading() as store:
-            return store.ids_matching(path_glob, types)
-
     def faiss_structure(self) -> tuple[str, int | None]:
         """The FAISS structure of the committed vectors: (factory in use, nprobe or None).
 
@@ -430,11 +343,6 @@ class Index:
         with self._reading() as store:
             vectors = self._vectors_for(store)
         return vectors.current_factory, vectors.nprobe if vectors.nlist is not None else None
-
-    def counts(self) -> tuple[int, int]:
-        """Return the committed (number of documents, number of sentences)."""
-        with self._reading() as store:
-            return store.counts()
 
     def disk_bytes(self) -> int:
         """Total size of the files in the index directory."""

@@ -1,0 +1,113 @@
+"""The metadata queries of `Index`: text, documents, sentences and BM25, each in one snapshot.
+
+`Index` inherits them; each method reads through `_reading()`, a store on a fresh connection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+
+from indexer import lexical
+from indexer.records import StoredDocument, StoredSentence
+from indexer.store import MetadataStore, SentenceTexts
+from indexer.vectors import IdArray
+
+
+class MetadataReads:
+    """Read-only queries over the metadata tables (mixed into `indexer.index.Index`)."""
+
+    def _reading(self) -> contextlib.AbstractContextManager[MetadataStore]:
+        raise NotImplementedError
+
+    def search_lexical(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Top-`k` sentences by BM25 for the words of `text` (see `indexer.lexical.search`).
+
+        Returns:
+            (sentence id, score) pairs, best first; score = -bm25, higher is better.
+
+        Raises:
+            ValueError: k < 1.
+        """
+        with self._reading() as store:
+            return lexical.search(store.connection, text, k, allowed_document_ids)
+
+    def search_passages(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[lexical.PassageHit]:
+        """Top-`k` passages by BM25, without looking up their best sentences (faster).
+
+        Raises:
+            ValueError: k < 1.
+        """
+        with self._reading() as store:
+            return lexical.search_passages(store.connection, text, k, allowed_document_ids)
+
+    def best_sentences(self, text: str, passages: Sequence[lexical.PassageHit]) -> dict[int, int]:
+        """first sentence id -> id of the sentence that best matches `text`, per passage."""
+        with self._reading() as store:
+            return lexical.best_sentences(store.connection, text, passages)
+
+    def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
+        """Every sentence's id, document id and text in id order, from one snapshot."""
+        with self._reading() as store:
+            yield from store.sentence_texts(batch)
+
+    def document(self, path: str) -> StoredDocument | None:
+        """Return the document stored under `path`, or None."""
+        with self._reading() as store:
+            return store.get_document(path)
+
+    def documents(self) -> list[StoredDocument]:
+        """Return every document, sorted by path."""
+        with self._reading() as store:
+            return store.documents()
+
+    def sentences(self, ids: IdArray | Sequence[int]) -> dict[int, StoredSentence]:
+        """Return the stored sentences with these ids; ids that do not exist are left out."""
+        with self._reading() as store:
+            return store.sentences(ids)
+
+    def context(
+        self, sentence: StoredSentence, before: int = 1, after: int = 1
+    ) -> tuple[list[str], list[str]]:
+        """Return the texts of up to `before` sentences before `sentence` and `after` after it."""
+        with self._reading() as store:
+            return store.neighbours(sentence.document_id, sentence.ordinal, before, after)
+
+    def contexts(
+        self, sentences: Sequence[StoredSentence], before: int = 1, after: int = 1
+    ) -> list[tuple[list[str], list[str]]]:
+        """`context` for many sentences at once (one query)."""
+        with self._reading() as store:
+            anchors = [(s.document_id, s.ordinal) for s in sentences]
+            return store.neighbours_many(anchors, before, after)
+
+    def filter(
+        self, path_glob: str | None = None, types: Sequence[str] | None = None
+    ) -> tuple[IdArray, IdArray] | None:
+        """Return (document ids, sentence ids) that pass the filters, or None without filters.
+
+        Args:
+            path_glob: SQLite GLOB over the stored path, e.g. `*.md` (`*` also matches `/`).
+            types: document types to keep; None or empty means any.
+        """
+        if path_glob is None and not types:
+            return None
+        with self._reading() as store:
+            return store.ids_matching(path_glob, types)
+
+    def counts(self) -> tuple[int, int]:
+        """Return the committed (number of documents, number of sentences)."""
+        with self._reading() as store:
+            return store.counts()
