@@ -21,7 +21,13 @@ from docsearch.errors import DocsearchError
 from docsearch.model_config import fingerprint
 from docsearch.tuning.pairs import Corpus, PairBatcher
 from docsearch.tuning.switch import store_model, switch_model
-from docsearch.tuning.trainer import Targets, TuneConfig, train_until
+from docsearch.tuning.trainer import (
+    SELF_SUPERVISED,
+    WITH_TEACHER,
+    Targets,
+    TuneConfig,
+    train_until,
+)
 
 if TYPE_CHECKING:
     from docsearch.encoder import Encoder
@@ -90,7 +96,7 @@ def tune(
         base: the model to start from (the shipped one unless the user chose another).
         minutes: the whole budget, re-encoding included.
         teacher: a loaded teacher (`docsearch.tuning.teacher.load_teacher`), or None.
-        config: training hyper-parameters.
+        config: training hyper-parameters (default: `SELF_SUPERVISED` or `WITH_TEACHER`).
         wait_seconds: how long to wait for another writer at the switch.
         progress: see `Progress`.
 
@@ -99,7 +105,7 @@ def tune(
     """
     started = time.monotonic()
     deadline = started + 60.0 * minutes
-    config = config or TuneConfig()
+    config = config or (SELF_SUPERVISED if teacher is None else WITH_TEACHER)
     corpus = read_corpus(index)
     if len(corpus.texts) < MIN_SENTENCES:
         raise DocsearchError(

@@ -55,6 +55,11 @@ class TuneConfig:
     max_steps: int | None = None
 
 
+# With a teacher its vectors teach more than the pairs do, so they get most of each step.
+SELF_SUPERVISED = TuneConfig()
+WITH_TEACHER = TuneConfig(target_batch=192, pair_batch=32)
+
+
 @dataclass(frozen=True)
 class Targets:
     """Texts and the vectors the student should give them (float32[n, dim])."""
