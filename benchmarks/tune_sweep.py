@@ -1,0 +1,133 @@
+"""Sweep of `docsearch tune` hyper-parameters on SciFact, with the teacher's vectors cached.
+
+    python benchmarks/tune_sweep.py [teacher] [base] '{"seconds": 300, "lr": 0.012, ...}' ...
+
+Chooses the settings of `docsearch.tuning.trainer` cheaply: the teacher encodes the 50,165
+abstract sentences of the tune.py base index once (cached in the benchmark cache), then each
+JSON spec trains a copy of the shipped model for `seconds` with those TuneConfig fields
+(`"keep": true` uses the base model's own vectors of `n` sentences as targets instead: the
+self-supervised mode) and reports dense nDCG@10 of the 300 test claims (exact search in NumPy,
+a document scored by its best sentence), the mean cosine to the teacher on 2,000 corpus
+sentences (fit) and on the claims, and STS-B test. Claims and qrels are only measured, never
+trained on. `teacher` / `base` print the teacher's and the untuned model's scores first.
+Run benchmarks/tune.py once before (it builds the base index). Appends to
+benchmarks/results/tune_sweep.jsonl.
+"""
+
+import copy
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from quality import EVAL, RESULTS, load_scifact, mean_ndcg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from docsearch.encoder import Encoder  # noqa: E402
+from docsearch.training.evaluation import read_sts, sts_spearman  # noqa: E402
+from docsearch.tuning.pairs import PairBatcher  # noqa: E402
+from docsearch.tuning.run import read_corpus  # noqa: E402
+from docsearch.tuning.teacher import load_teacher, teacher_vectors  # noqa: E402
+from docsearch.tuning.trainer import Targets, TuneConfig, train_until  # noqa: E402
+from indexer import Index  # noqa: E402
+
+CACHE = Path.home() / ".cache/docsearch/bench"
+
+
+def cached_teacher(texts: list[str], claims: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's vectors of every corpus sentence and of the claims (computed once)."""
+    sentences_path = CACHE / "scifact_teacher_sentences.npy"
+    claims_path = CACHE / "scifact_teacher_claims.npy"
+    if not sentences_path.exists():
+        teacher = load_teacher("cpu")
+        rows, vectors = teacher_vectors(teacher, texts, float("inf"))
+        full = np.zeros((len(texts), vectors.shape[1]), np.float32)
+        full[rows] = vectors
+        np.save(sentences_path, full)
+        np.save(claims_path, teacher.encode(claims, normalize_embeddings=True))
+    return np.load(sentences_path), np.load(claims_path)
+
+
+def main() -> None:
+    index = Index.open(next(CACHE.glob("tune_base_*")))
+    corpus = read_corpus(index)
+    paths = {d.id: Path(d.path).stem for d in index.documents()}
+    doc_of = np.array([paths[int(i)] for i in corpus.document_ids])
+    _, queries, qrels = load_scifact()
+    qids = list(queries)
+    claims = [queries[q] for q in qids]
+    teacher, teacher_claims = cached_teacher(corpus.texts, claims)
+    sts = read_sts(EVAL / "stsb" / "sts-test.jsonl")
+
+    def dense_ndcg(sentence_vectors: np.ndarray, claim_vectors: np.ndarray) -> float:
+        scores = claim_vectors @ sentence_vectors.T
+        rankings = {}
+        for row, q in enumerate(qids):
+            ranked: list[str] = []
+            for j in np.argsort(-scores[row])[:300]:
+                if doc_of[j] not in ranked:
+                    ranked.append(doc_of[j])
+                if len(ranked) == 10:
+                    break
+            rankings[q] = ranked
+        return mean_ndcg(rankings, qrels)
+
+    def evaluate(encoder: Encoder) -> dict[str, float]:
+        sentence_vectors = encoder.encode(corpus.texts)
+        claim_vectors = encoder.encode(claims)
+        sample = np.random.default_rng(1).choice(len(corpus.texts), 2000, replace=False)
+        fit = (sentence_vectors[sample] * teacher[sample]).sum(1).mean()
+        return {
+            "dense": round(dense_ndcg(sentence_vectors, claim_vectors), 4),
+            "fit_cos": round(float(fit), 3),
+            "claims_cos": round(float((claim_vectors * teacher_claims).sum(1).mean()), 3),
+            "stsb": round(sts_spearman(encoder.encode, *sts), 4),
+        }
+
+    base = Encoder.load(None, device="cpu")
+    if "teacher" in sys.argv:
+        print("teacher dense", round(dense_ndcg(teacher, teacher_claims), 4), flush=True)
+    if "base" in sys.argv:
+        print("base", evaluate(base), flush=True)
+    for spec in [a for a in sys.argv[1:] if a.startswith("{")]:
+        fields = json.loads(spec)
+        seconds, n, keep = (
+            fields.pop("seconds", 480),
+            fields.pop("n", None),
+            fields.pop("keep", False),
+        )
+        rng = np.random.default_rng(0)
+        rows = (
+            np.arange(len(corpus.texts)) if n is None else rng.choice(len(corpus.texts), n, False)
+        )
+        texts = [corpus.texts[i] for i in rows]
+        targets = Targets(texts, base.encode(texts) if keep else teacher[rows])
+        model = copy.deepcopy(base.model)
+        started = time.time()
+        steps = train_until(
+            model,
+            base.tokenizer,
+            PairBatcher(corpus),
+            targets,
+            seconds,
+            TuneConfig(**fields),
+            device=torch.device("cpu"),
+        )
+        tuned = Encoder(model.eval(), base.tokenizer, name="sweep", fingerprint="")
+        line = json.dumps(
+            {
+                "cfg": spec,
+                "steps": steps,
+                "train_s": round(time.time() - started),
+                **evaluate(tuned),
+            }
+        )
+        print(line, flush=True)
+        with open(RESULTS / "tune_sweep.jsonl", "a") as f:
+            f.write(line + "\n")
+
+
+if __name__ == "__main__":
+    main()
