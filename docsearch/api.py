@@ -274,10 +274,10 @@ class DocSearch:
 
     def remove(self, *paths: str | Path) -> int:
         """Remove documents by path (as shown in results); returns how many were removed."""
-        with self._write_lock:
-            index = self._open(create=False)
+
+        def run() -> int:
             removed = 0
-            with index.writer(wait_seconds=self.wait_seconds) as writer:
+            with self._open(create=False).writer(wait_seconds=self.wait_seconds) as writer:
                 for path in paths:
                     for candidate in dict.fromkeys((str(path), os.path.abspath(path))):
                         if writer.remove_document(candidate):
@@ -285,12 +285,13 @@ class DocSearch:
                             break
             return removed
 
+        with self._write_lock:
+            return self._retrying(run)
+
     def rebuild(self) -> None:
         """Delete the index directory so the next ingest starts from scratch."""
         with self._write_lock, self._lock:
-            if self._index is not None:
-                self._index.close()
-                self._index = None
+            self._reopen()  # an adapted model goes with the index that held it
             from indexer import Index
 
             if Index.exists(self.path):

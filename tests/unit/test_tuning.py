@@ -112,6 +112,8 @@ def test_a_library_user_opened_before_the_tune_follows_the_switch(
     # Writing after the switch adds the adapted model's vectors, never the old model's.
     assert reader.add_text("more.txt", "Lava cools into basalt on the sea floor.") > 0
     assert reader.search("basalt sea floor", mode="lexical")[0].path == "more.txt"
+    tiny_index.tune(minutes=0.2, config=FEW_STEPS)
+    assert reader.remove("more.txt") == 1  # a writer opened before the next switch, too
 
 
 def test_tune_needs_some_text(tmp_path: Path, tiny_model_dir: Path) -> None:
@@ -127,3 +129,14 @@ def test_a_budget_that_leaves_no_time_to_train_is_refused_with_a_suggestion(
     with pytest.raises(DocsearchError, match=r"give tune --minutes \d+ or more"):
         tiny_index.tune(minutes=0.001)
     assert tiny_index.status()["adapted"] is False
+
+
+def test_a_rebuilt_index_starts_again_with_the_base_model(
+    tiny_index: DocSearch, tiny_model_dir: Path
+) -> None:
+    tiny_index.tune(minutes=0.2, config=FEW_STEPS)
+    tiny_index.add_text("note.txt", "Basalt forms when lava cools quickly.")  # loads the adapted
+    tiny_index.rebuild()
+    assert tiny_index.ingest(DOCS).ok
+    assert tiny_index.status()["model_fingerprint"] == fingerprint(tiny_model_dir)
+    assert tiny_index.search("magma", mode="dense")
