@@ -240,7 +240,10 @@ def _targets(
 
 
 def _encoder_like(base: Encoder, model: Any) -> Encoder:
-    """An Encoder for `model` with `base`'s tokenizer and device (fingerprint set on storing)."""
+    """An Encoder for `model` with `base`'s tokenizer and device, to re-encode the index with.
+
+    Its fingerprint is only known once the model is stored; the index's record gets it there.
+    """
     from docsearch.encoder import Encoder
 
     return Encoder(
@@ -252,6 +255,5 @@ def _store(root: Any, adapted: Encoder, base: Encoder) -> ModelRecord:
     from indexer.model_record import ModelRecord
 
     directory = store_model(root, adapted.model, adapted.tokenizer.to_bytes())
-    adapted.fingerprint = fingerprint(root / directory)
-    adapted.model.to(adapted.device)
-    return ModelRecord(adapted.name, adapted.fingerprint, directory, base.fingerprint)
+    adapted.model.to(adapted.device)  # storing moved it to the CPU
+    return ModelRecord(adapted.name, fingerprint(root / directory), directory, base.fingerprint)
