@@ -104,7 +104,8 @@ def normalized(dense_weight: float) -> Callable:
     from docsearch.search import fuse as engine_fuse
 
     def fuse(dense, lexical, sentences):
-        return _documents(engine_fuse(dense, lexical, sentences, dense_weight), sentences)
+        document_of = {i: s.document_id for i, s in sentences.items()}
+        return _documents(engine_fuse(dense, lexical, document_of, dense_weight), sentences)
 
     return fuse
 

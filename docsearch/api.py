@@ -7,13 +7,23 @@ import os
 import shutil
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from docsearch.config import Settings
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
-from docsearch.search import Filters, Hit, clean_query, search
+from docsearch.search import (
+    Filters,
+    Hit,
+    Restriction,
+    check_mode,
+    clean_query,
+    dense_candidates,
+    lexical_candidates,
+    rank,
+)
 
 if TYPE_CHECKING:
     from docsearch.encoder import Encoder
@@ -66,6 +76,7 @@ class DocSearch:
         self._index: Index | None = None
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
 
     # -- parts, loaded on demand -------------------------------------------------------------
 
@@ -329,30 +340,52 @@ class DocSearch:
         types: Sequence[str] | None = None,
         context: int | None = None,
     ) -> list[list[Hit]]:
-        """Run many queries at once (queries are encoded in one batch)."""
+        """Run many queries at once (queries are encoded in one batch).
+
+        In hybrid mode the lexical ranking runs in a worker thread while the queries are
+        encoded and searched densely: SQLite, FAISS and NumPy release the GIL, so the two
+        rankings overlap on a multi-core machine.
+        """
         k = k or self.settings.k
         mode = mode or self.settings.mode
+        check_mode(mode)
         context = self.settings.context if context is None else context
         cleaned = [clean_query(q) for q in queries]
         filters = Filters(path_glob, tuple(types) if types else None)
 
         def run() -> list[list[Hit]]:
             index = self._open(create=False)
-            vectors = None if mode == "lexical" else self._query_vectors(index, cleaned)
+            restriction = Restriction.of(index, filters)
+            if restriction.nothing:
+                return [[] for _ in cleaned]
+            lexical = [
+                self._workers().submit(lexical_candidates, index, q, k, restriction)
+                for q in (cleaned if mode != "dense" else [])
+            ]
+            try:
+                dense: list[list[tuple[int, float]]] = [[] for _ in cleaned]
+                if mode != "lexical":
+                    vectors = self._query_vectors(index, cleaned)
+                    dense = [dense_candidates(index, v, k, restriction) for v in vectors]
+                passages = [job.result() for job in lexical] or [[] for _ in cleaned]
+            finally:
+                for job in lexical:
+                    job.cancel()
             return [
-                search(
-                    index,
-                    None if vectors is None else vectors[i],
-                    q,
-                    k=k,
-                    mode=mode,
-                    filters=filters,
-                    context=context,
-                )
+                rank(index, q, dense[i], passages[i], k=k, mode=mode, context=context)
                 for i, q in enumerate(cleaned)
             ]
 
         return self._retrying(run)
+
+    def _workers(self) -> ThreadPoolExecutor:
+        """Threads for the lexical ranking (started on first use, stopped by `close`)."""
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(
+                    max_workers=min(8, os.cpu_count() or 2), thread_name_prefix="docsearch"
+                )
+            return self._pool
 
     def tune(
         self,
@@ -437,6 +470,9 @@ class DocSearch:
             if self._index is not None:
                 self._index.close()
                 self._index = None
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
     def __enter__(self) -> DocSearch:
         return self

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -88,31 +88,31 @@ def clean_query(query: str) -> str:
 
 
 def group_by_document(
-    ranked: Sequence[tuple[int, float]], sentences: dict[int, StoredSentence], k: int
-) -> list[tuple[StoredSentence, float]]:
+    ranked: Sequence[tuple[int, float]], document_of: Mapping[int, int], k: int
+) -> list[tuple[int, float]]:
     """Keep each document's best sentence, in score order, up to k documents.
 
     Args:
-        ranked: (sentence id, score) best first; ids missing from `sentences` (deleted since the
+        ranked: (sentence id, score) best first.
+        document_of: sentence id -> document id; ids missing from it (deleted since the
             vectors were read) are dropped.
+
+    Returns:
+        (sentence id, score) of each document's best sentence, best first.
     """
-    best: dict[int, tuple[StoredSentence, float]] = {}
-    for sentence_id, score in ranked:
-        sentence = sentences.get(sentence_id)
-        if sentence is not None and sentence.document_id not in best:
-            best[sentence.document_id] = (sentence, score)
+    best = _best_per_document(ranked, document_of)
     return sorted(best.values(), key=lambda item: -item[1])[:k]
 
 
 def _best_per_document(
-    ranking: Sequence[tuple[int, float]], sentences: dict[int, StoredSentence]
+    ranking: Sequence[tuple[int, float]], document_of: Mapping[int, int]
 ) -> dict[int, tuple[int, float]]:
     """document id -> (its best sentence id, score) in one ranking; unknown ids are dropped."""
     best: dict[int, tuple[int, float]] = {}
     for sentence_id, score in ranking:
-        sentence = sentences.get(sentence_id)
-        if sentence is not None and sentence.document_id not in best:
-            best[sentence.document_id] = (sentence_id, score)
+        document = document_of.get(sentence_id)
+        if document is not None and document not in best:
+            best[document] = (sentence_id, score)
     return best
 
 
@@ -127,7 +127,7 @@ def min_max(scores: dict[int, float]) -> dict[int, float]:
 def fuse(
     dense: Sequence[tuple[int, float]],
     lexical: Sequence[tuple[int, float]],
-    sentences: dict[int, StoredSentence],
+    document_of: Mapping[int, int],
     dense_weight: float = DENSE_WEIGHT,
 ) -> list[tuple[int, float]]:
     """Fuse two rankings at the document level by a weighted sum of min-max normalised scores.
@@ -141,8 +141,8 @@ def fuse(
     Returns:
         (sentence id, fused score in [0, 1]), best first.
     """
-    best_dense = _best_per_document(dense, sentences)
-    best_lexical = _best_per_document(lexical, sentences)
+    best_dense = _best_per_document(dense, document_of)
+    best_lexical = _best_per_document(lexical, document_of)
     dense_part = min_max({doc: score for doc, (_, score) in best_dense.items()})
     lexical_part = min_max({doc: score for doc, (_, score) in best_lexical.items()})
     fused: list[tuple[int, float]] = []
@@ -154,81 +154,108 @@ def fuse(
     return sorted(fused, key=lambda item: (-item[1], item[0]))
 
 
-def search(
+@dataclass(frozen=True)
+class Restriction:
+    """What the filters let through: None = everything, else document and sentence ids."""
+
+    allowed: tuple[np.ndarray, np.ndarray] | None
+
+    @classmethod
+    def of(cls, index: Index, filters: Filters) -> Restriction:
+        """Resolve `filters` against the index (one SQL query, none without filters)."""
+        return cls(None if filters.is_empty else index.filter(filters.path_glob, filters.types))
+
+    @property
+    def nothing(self) -> bool:
+        """True when the filters exclude every document."""
+        return self.allowed is not None and len(self.allowed[1]) == 0
+
+    @property
+    def document_ids(self) -> np.ndarray | None:
+        return None if self.allowed is None else self.allowed[0]
+
+    @property
+    def sentence_ids(self) -> np.ndarray | None:
+        return None if self.allowed is None else self.allowed[1]
+
+
+def fetch_size(k: int) -> int:
+    """Candidates fetched from each ranking for k documents."""
+    return max(MIN_FETCH, k * FETCH_PER_DOCUMENT)
+
+
+def dense_candidates(
+    index: Index, query_vector: np.ndarray, k: int, restriction: Restriction
+) -> list[tuple[int, float]]:
+    """(sentence id, cosine) of the sentences nearest to the query vector, best first."""
+    return index.search_vectors(
+        query_vector[None, :], fetch_size(k), allowed_ids=restriction.sentence_ids
+    )[0]
+
+
+def lexical_candidates(
+    index: Index, query: str, k: int, restriction: Restriction
+) -> list[PassageHit]:
+    """The passages ranked best by BM25, best first (independent of the dense ranking, so it
+    can run in another thread while the query is encoded)."""
+    return index.search_passages(
+        query, fetch_size(k), allowed_document_ids=restriction.document_ids
+    )
+
+
+def rank(
     index: Index,
-    query_vector: np.ndarray | None,
     query: str,
+    dense: list[tuple[int, float]],
+    passages: list[PassageHit],
     *,
     k: int,
     mode: str,
-    filters: Filters = Filters(),
     context: int = 1,
 ) -> list[Hit]:
-    """Rank documents for one query.
+    """Fuse (in hybrid mode) the candidates, keep each document's best sentence, build Hits.
 
-    Args:
-        index: an open index.
-        query_vector: float32[dim] unit vector of the query (None in `lexical` mode).
-        query: the query text (for lexical matching).
-        k: number of documents wanted.
-        mode: `hybrid`, `dense` or `lexical`.
-        filters: path glob / type restrictions.
-        context: neighbouring sentences to attach before and after each hit.
-
-    Raises:
-        DocsearchError: unknown mode.
+    A lexical passage stands for its first sentence until it is shown (`_show_best_sentence`).
     """
-    if mode not in MODES:
-        raise DocsearchError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
-    fetch = max(MIN_FETCH, k * FETCH_PER_DOCUMENT)
-    allowed = None if filters.is_empty else index.filter(filters.path_glob, filters.types)
-    if allowed is not None and len(allowed[1]) == 0:
-        return []
-    dense: list[tuple[int, float]] = []
-    lexical: list[tuple[int, float]] = []
-    passages: dict[int, PassageHit] = {}
-    if mode in ("dense", "hybrid"):
-        if query_vector is None:
-            raise ValueError(f"mode {mode!r} needs a query vector")
-        dense = index.search_vectors(
-            query_vector[None, :], fetch, allowed_ids=None if allowed is None else allowed[1]
-        )[0]
-    if mode in ("lexical", "hybrid"):
-        # A passage stands for its first sentence until it is shown (see `_show_best_sentence`).
-        found = index.search_passages(
-            query, fetch, allowed_document_ids=None if allowed is None else allowed[0]
-        )
-        passages = {p.first: p for p in found}
-        lexical = [(p.first, p.score) for p in found]
-    sentences = index.sentences([i for i, _ in dense] + [i for i, _ in lexical])
+    lexical = [(p.first, p.score) for p in passages]
+    document_of = index.document_ids([i for i, _ in dense] + [i for i, _ in lexical])
     if mode == "hybrid":
-        ranked = fuse(dense, lexical, sentences)
+        ranked = fuse(dense, lexical, document_of)
     else:
         ranked = dense or lexical
-    shown = _show_best_sentence(index, query, group_by_document(ranked, sentences, k), passages)
+    by_first = {p.first: p for p in passages}
+    chosen = _show_best_sentence(index, query, group_by_document(ranked, document_of, k), by_first)
+    # Full rows (text, document fields) only for the hits shown.
+    rows = index.sentences([i for i, _ in chosen])
+    shown = [(rows[i], score) for i, score in chosen if i in rows]
     around = index.contexts([s for s, _ in shown], context, context) if context else []
     return [
         _hit(s, score, *(around[i] if context else ((), ()))) for i, (s, score) in enumerate(shown)
     ]
 
 
+def check_mode(mode: str) -> None:
+    """Raise DocsearchError for an unknown search mode."""
+    if mode not in MODES:
+        raise DocsearchError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+
+
 def _show_best_sentence(
     index: Index,
     query: str,
-    chosen: list[tuple[StoredSentence, float]],
+    chosen: list[tuple[int, float]],
     passages: dict[int, PassageHit],
-) -> list[tuple[StoredSentence, float]]:
+) -> list[tuple[int, float]]:
     """Show each hit that stands for a lexical passage by the passage's best-matching sentence.
 
-    Looking the best sentence up costs an FTS5 query per passage, so it is done for the few
-    hits shown, not for every candidate passage.
+    Finding it costs a look at the passage's sentences, so it is done for the few hits shown,
+    not for every candidate passage.
     """
-    wanted = [passages[s.id] for s, _ in chosen if s.id in passages]
+    wanted = [passages[i] for i, _ in chosen if i in passages]
     if not wanted:
         return chosen
-    best = {first: i for first, i in index.best_sentences(query, wanted).items() if i != first}
-    replacements = index.sentences(list(best.values())) if best else {}
-    return [(replacements.get(best.get(s.id, s.id), s), score) for s, score in chosen]
+    best = index.best_sentences(query, wanted)
+    return [(best.get(i, i), score) for i, score in chosen]
 
 
 def _hit(

@@ -78,6 +78,11 @@ class MetadataReads:
         with self._reading() as store:
             return store.sentences(ids)
 
+    def document_ids(self, ids: IdArray | Sequence[int]) -> dict[int, int]:
+        """sentence id -> document id for the ids that exist; cheaper than `sentences`."""
+        with self._reading() as store:
+            return store.document_ids(ids)
+
     def context(
         self, sentence: StoredSentence, before: int = 1, after: int = 1
     ) -> tuple[list[str], list[str]]:

@@ -93,6 +93,9 @@ def train(config_path: Path, out_dir: Path) -> None:
 
     out_dir.mkdir(parents=True, exist_ok=True)
     tokenizer_path = out_dir / "tokenizer.model"
+    init_from = _expand(config.init_from) if config.init_from else None
+    if init_from is not None and not tokenizer_path.exists():
+        shutil.copyfile(init_from / "tokenizer.model", tokenizer_path)
     if tokenizer_path.exists():
         tokenizer = Tokenizer.load(tokenizer_path)
     else:
@@ -115,6 +118,7 @@ def train(config_path: Path, out_dir: Path) -> None:
         tokenizer=tokenizer,
         evaluate=_sts_dev_evaluator(_expand(config.data_dir).parent / STS_DEV, tokenizer),
         show_progress=True,
+        init_from=init_from,
     )
     shutil.copytree(best, out_dir / "model", dirs_exist_ok=True)
     click.echo(str(out_dir / "model"))

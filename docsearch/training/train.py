@@ -16,7 +16,7 @@ import numpy as np
 import tomllib
 import torch
 
-from docsearch.model import BiGRUEncoder, EncoderConfig, save_model
+from docsearch.model import BiGRUEncoder, EncoderConfig, load_model, save_model
 from docsearch.tokenizer import Tokenizer
 from docsearch.training.data import Pair, batches
 from docsearch.training.losses import DistillationLoss, PairLoss
@@ -34,6 +34,8 @@ class TrainConfig:
     # Use only the first N cached teacher vectors (0: all); records exactly what a model saw.
     max_teacher_texts: int = 0
     seed: int = 0
+    # Start from this model's weights and tokenizer (a model directory), not from scratch.
+    init_from: str = ""
     vocab_size: int = 16000
     tokenizer_sentences: int = 400_000
     embed_dim: int = 256
@@ -136,6 +138,7 @@ def train(
     tokenizer: Tokenizer,
     evaluate: object = None,
     show_progress: bool = False,
+    init_from: Path | None = None,
 ) -> Path:
     """Train a student from cached teacher vectors; write checkpoints and the best model.
 
@@ -148,6 +151,8 @@ def train(
         pairs: aligned text pairs for the pair loss (may be empty).
         tokenizer: the tokenizer the model will ship with.
         evaluate: optional callable(model) -> float (higher is better), run every `eval_every`.
+        init_from: a model directory whose weights start the run (same architecture and
+            tokenizer); ignored when resuming from a checkpoint.
 
     Returns:
         The directory of the saved model.
@@ -158,7 +163,10 @@ def train(
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "train_config.json").write_text(json.dumps(asdict(config), indent=2), "utf-8")
 
-    model = BiGRUEncoder(config.encoder_config(tokenizer.vocab_size)).to(device)
+    model = BiGRUEncoder(config.encoder_config(tokenizer.vocab_size))
+    if init_from is not None:
+        model.load_state_dict(load_model(init_from).state_dict())
+    model.to(device)
     optimizer = torch.optim.AdamW(
         model.parameters(), lr=config.peak_lr, weight_decay=config.weight_decay
     )

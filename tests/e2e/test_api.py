@@ -20,6 +20,26 @@ def test_search_returns_hits_with_context(built_index: Path) -> None:
     assert len(hits) == 3 and len({h.path for h in hits}) == 3
 
 
+@pytest.mark.parametrize("mode", ["hybrid", "dense", "lexical"])
+def test_many_queries_at_once_equal_one_at_a_time(built_index: Path, mode: str) -> None:
+    queries = [TIDES, "How do I bake bread?", "quantum computers", "zzzz unknownword"]
+    with DocSearch(built_index) as ds:
+        together = ds.search_many(queries, k=4, mode=mode)
+        apart = [ds.search(q, k=4, mode=mode) for q in queries]
+    assert together == apart
+    assert together[0] and together[0][0].path.endswith("ocean_tides_and_the_moon.md")
+    # Closed (worker threads stopped), the object opens again on use.
+    assert ds.search(TIDES, k=1, mode=mode)[0].path.endswith("ocean_tides_and_the_moon.md")
+    ds.close()
+
+
+def test_filters_that_exclude_everything_give_no_hits(built_index: Path) -> None:
+    with DocSearch(built_index) as ds:
+        assert ds.search_many([TIDES, "bread"], mode="hybrid", path_glob="*.nothing") == [[], []]
+        hits = ds.search(TIDES, mode="hybrid", types=["markdown"])
+    assert hits and all(h.type == "markdown" for h in hits)
+
+
 def test_upload_text_and_bytes_then_remove(index_copy: Path, sample_docs: Path) -> None:
     ds = DocSearch(index_copy)
     n = ds.add_text(

@@ -154,3 +154,37 @@ class DistillationLossProbe:
                     model(ids, lengths), torch.from_numpy(teacher[: config.batch_size])
                 )
             )
+
+
+def test_a_run_can_start_from_a_model(tmp_path: Path, tiny_model_dir: Path) -> None:
+    from docsearch.model import load_model
+    from docsearch.tokenizer import Tokenizer
+    from docsearch.training.train import train
+
+    start = load_model(tiny_model_dir)
+    tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
+    c = start.config
+    config = TrainConfig(
+        embed_dim=c.embed_dim,
+        hidden_dim=c.hidden_dim,
+        num_layers=c.num_layers,
+        out_dim=c.out_dim,
+        pooling=c.pooling,
+        max_tokens=c.max_tokens,
+        seed=1,  # the start model was made under seed 0: a fresh model would differ
+        batch_size=4,
+        steps=1,
+        peak_lr=0.0,  # the one step leaves the weights as they started
+        eval_every=1000,
+        checkpoint_every=1000,
+        threads=1,
+        pair_weight=0.0,
+    )
+    texts = ["a first text", "a second one", "three", "four words in here"]
+    teacher = np.eye(4, c.out_dim, dtype=np.float32)
+    out = train(
+        config, tmp_path / "run", texts, teacher, [], tokenizer=tokenizer, init_from=tiny_model_dir
+    )
+    started = load_model(out)
+    for name, tensor in start.state_dict().items():
+        assert torch.equal(started.state_dict()[name], tensor), name

@@ -169,3 +169,43 @@ def test_passages_rank_documents_and_are_removed_with_them(
     conn.execute(sa.text("DELETE FROM documents WHERE id = :i"), {"i": documents["/physics.md"]})
     assert lexical.search(conn, "quantum", 5) == []
     assert conn.execute(sa.text("SELECT count(*) FROM passages")).scalar_one() < before
+
+
+@pytest.mark.parametrize(
+    ("forms", "stem"),
+    [
+        (("tides", "tide", "tided"), "tid"),
+        (("studies", "studied", "study"), "study"),
+        (("running", "run"), "run"),
+        (("classes", "class"), "class"),
+    ],
+)
+def test_light_stem_folds_word_forms_together(forms: tuple[str, ...], stem: str) -> None:
+    assert {lexical.light_stem(form) for form in forms} == {stem}
+
+
+def test_sentence_scorer_prefers_rare_words_and_ignores_stop_words() -> None:
+    scorer = lexical.SentenceScorer("Why do the TIDES follow the moon?")
+    assert scorer.terms == ["tid", "follow", "moon"]
+    scores = scorer.scores(
+        {
+            1: "The moon is bright tonight.",
+            2: "The tide follows the moon.",
+            3: "The moon and the moon again, the moon.",
+            4: "Nothing to see here.",
+            5: "A moon, a moon.",
+        }
+    )
+    assert 4 not in scores
+    assert max(scores, key=scores.__getitem__) == 2  # two words, one of them rare, beat repeats
+
+
+def test_best_sentence_of_a_passage_holds_the_query_words(
+    corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
+) -> None:
+    conn, _, sentences = corpus
+    passages = lexical.search_passages(conn, "quantum", 5)
+    assert lexical.best_sentences(conn, "quantum", passages) == {
+        passages[0].first: sentences["/physics.md"][1]
+    }
+    assert lexical.best_sentences(conn, "zebra", passages) == {}
