@@ -14,16 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from docsearch.config import Settings
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
-from docsearch.search import (
-    Filters,
-    Hit,
-    Restriction,
-    check_mode,
-    clean_query,
-    dense_candidates,
-    lexical_candidates,
-    rank,
-)
+from docsearch.search import Filters, Hit, check_mode, clean_query, search
 
 if TYPE_CHECKING:
     from docsearch.encoder import Encoder
@@ -340,12 +331,8 @@ class DocSearch:
         types: Sequence[str] | None = None,
         context: int | None = None,
     ) -> list[list[Hit]]:
-        """Run many queries at once (queries are encoded in one batch).
-
-        In hybrid mode the lexical ranking runs in a worker thread while the queries are
-        encoded and searched densely: SQLite, FAISS and NumPy release the GIL, so the two
-        rankings overlap on a multi-core machine.
-        """
+        """Run many queries at once (queries are encoded in one batch; in hybrid mode the
+        lexical ranking runs in worker threads meanwhile, see `docsearch.search.search`)."""
         k = k or self.settings.k
         mode = mode or self.settings.mode
         check_mode(mode)
@@ -355,26 +342,16 @@ class DocSearch:
 
         def run() -> list[list[Hit]]:
             index = self._open(create=False)
-            restriction = Restriction.of(index, filters)
-            if restriction.nothing:
-                return [[] for _ in cleaned]
-            lexical = [
-                self._workers().submit(lexical_candidates, index, q, k, restriction)
-                for q in (cleaned if mode != "dense" else [])
-            ]
-            try:
-                dense: list[list[tuple[int, float]]] = [[] for _ in cleaned]
-                if mode != "lexical":
-                    vectors = self._query_vectors(index, cleaned)
-                    dense = [dense_candidates(index, v, k, restriction) for v in vectors]
-                passages = [job.result() for job in lexical] or [[] for _ in cleaned]
-            finally:
-                for job in lexical:
-                    job.cancel()
-            return [
-                rank(index, q, dense[i], passages[i], k=k, mode=mode, context=context)
-                for i, q in enumerate(cleaned)
-            ]
+            return search(
+                index,
+                cleaned,
+                lambda texts: self._query_vectors(index, texts),
+                k=k,
+                mode=mode,
+                filters=filters,
+                context=context,
+                workers=self._workers(),
+            )
 
         return self._retrying(run)
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -238,6 +239,55 @@ def check_mode(mode: str) -> None:
     """Raise DocsearchError for an unknown search mode."""
     if mode not in MODES:
         raise DocsearchError(f"unknown search mode {mode!r}; choose one of {', '.join(MODES)}")
+
+
+def search(
+    index: Index,
+    queries: Sequence[str],
+    encode: Callable[[list[str]], np.ndarray],
+    *,
+    k: int,
+    mode: str,
+    filters: Filters,
+    context: int,
+    workers: Executor,
+) -> list[list[Hit]]:
+    """Rank documents for each query.
+
+    The lexical ranking of each query is handed to `workers` first, and runs while the
+    queries are encoded and searched densely in this thread: SQLite, FAISS and NumPy release
+    the GIL, so in hybrid mode the two rankings overlap on a multi-core machine.
+
+    Args:
+        index: an open index.
+        queries: cleaned query texts (see `clean_query`).
+        encode: texts -> float32[n, dim] unit vectors (not called in `lexical` mode).
+        k: number of documents wanted per query.
+        mode: `hybrid`, `dense` or `lexical` (see `check_mode`).
+        filters: path glob / type restrictions.
+        context: neighbouring sentences to attach before and after each hit.
+        workers: threads for the lexical rankings.
+    """
+    restriction = Restriction.of(index, filters)
+    if restriction.nothing:
+        return [[] for _ in queries]
+    lexical = [
+        workers.submit(lexical_candidates, index, q, k, restriction)
+        for q in (queries if mode != "dense" else [])
+    ]
+    try:
+        dense: list[list[tuple[int, float]]] = [[] for _ in queries]
+        if mode != "lexical":
+            vectors = encode(list(queries))
+            dense = [dense_candidates(index, v, k, restriction) for v in vectors]
+        passages = [job.result() for job in lexical] or [[] for _ in queries]
+    finally:
+        for job in lexical:
+            job.cancel()
+    return [
+        rank(index, q, dense[i], passages[i], k=k, mode=mode, context=context)
+        for i, q in enumerate(queries)
+    ]
 
 
 def _show_best_sentence(
