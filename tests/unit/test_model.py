@@ -110,3 +110,17 @@ def test_numpy_query_path_does_not_import_torch(tiny_model_dir: Path) -> None:
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_batches_side_by_side_give_the_same_vectors(tiny_encoder: Encoder) -> None:
+    texts = [f"sentence number {i} " + "word " * (i % 13) for i in range(200)]
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)  # one batch at a time
+        alone = tiny_encoder.encode(texts, batch_size=16)
+        torch.set_num_threads(3)  # three batches side by side
+        together = tiny_encoder.encode(texts, batch_size=16)
+        assert torch.get_num_threads() == 3  # the caller's setting is restored
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_allclose(together, alone, atol=1e-6)
