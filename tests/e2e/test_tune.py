@@ -51,7 +51,7 @@ def top_document(index: Path) -> str:
 
 
 def test_tune_then_reset(index_copy: Path) -> None:
-    result = run("tune", "--index", str(index_copy), "--minutes", "0.1", "--json")
+    result = run("tune", "--index", str(index_copy), "--minutes", "0.2", "--json")
     report = json.loads(result.stdout)
     assert report["base_fingerprint"] == SHIPPED and report["steps"] > 0
     assert report["sentences"] == status(index_copy)["sentences"]
@@ -92,8 +92,8 @@ def models(index: Path) -> list[str]:
 @pytest.mark.parametrize("point", ["training", "switch"])
 def test_a_killed_tune_leaves_the_index_as_it_was(index_copy: Path, point: str) -> None:
     code = ["-c", PAUSED_SWITCH] if point == "switch" else ["-m", "docsearch"]
-    # Killed in training, the budget is never reached; the switch comes after 0.1 minutes.
-    args = ["tune", "--index", str(index_copy), "--minutes", "1" if point == "training" else "0.1"]
+    # Killed in training, the budget is never reached; the switch comes after 0.2 minutes.
+    args = ["tune", "--index", str(index_copy), "--minutes", "1" if point == "training" else "0.2"]
     log = index_copy.parent / "tune.log"
     with open(log, "w") as stderr:
         child = subprocess.Popen(
@@ -110,7 +110,7 @@ def test_a_killed_tune_leaves_the_index_as_it_was(index_copy: Path, point: str) 
     assert status(index_copy)["model_fingerprint"] == SHIPPED
     assert top_document(index_copy).endswith(TIDES_DOC)
     if point == "switch":  # the stored but never committed model is cleared by the next tune
-        run("tune", "--index", str(index_copy), "--minutes", "0.1")
+        run("tune", "--index", str(index_copy), "--minutes", "0.2")
         assert models(index_copy) == [status(index_copy)["model_fingerprint"]]
 
 
