@@ -195,6 +195,8 @@ class PassageHit:
     first: int
     last: int
     score: float  # -bm25, higher is better
+    # The sentence to show for the passage, once `best_sentences` has been asked (else None).
+    shown: int | None = None
 
 
 def search_passages(
