@@ -18,6 +18,7 @@ import functools
 import json
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -225,23 +226,34 @@ def search_passages(
     if expression is None:
         return []
     params: dict[str, object] = {"expression": expression, "k": k}
-    restrict = ""
-    if allowed_document_ids is not None:
+    if allowed_document_ids is None:
+        # Rank first, then look up the k winners' sentence ranges (joining every match before
+        # sorting cost ~0.6 ms at 100k sentences).
+        statement = _TOP_PASSAGES
+    else:
         document_ids = [int(i) for i in allowed_document_ids]
         if not document_ids:
             return []
-        restrict = "AND p.document_id IN (SELECT value FROM json_each(:document_ids))"
+        statement = _TOP_PASSAGES_OF_DOCUMENTS
         params["document_ids"] = json.dumps(document_ids)
-    rows = connection.execute(
-        sa.text(
-            f"""SELECT p.first_sentence_id, p.last_sentence_id, bm25({PASSAGE_FTS_TABLE}) AS rank
-                FROM {PASSAGE_FTS_TABLE} JOIN passages p ON p.id = {PASSAGE_FTS_TABLE}.rowid
-                WHERE {PASSAGE_FTS_TABLE} MATCH :expression {restrict}
-                ORDER BY rank LIMIT :k"""
-        ),
-        params,
-    ).all()
+    rows = connection.execute(statement, params).all()
     return [PassageHit(int(first), int(last), -float(rank)) for first, last, rank in rows]
+
+
+_TOP_PASSAGES = sa.text(
+    f"""SELECT p.first_sentence_id, p.last_sentence_id, top.rank
+        FROM (SELECT rowid, bm25({PASSAGE_FTS_TABLE}) AS rank FROM {PASSAGE_FTS_TABLE}
+              WHERE {PASSAGE_FTS_TABLE} MATCH :expression ORDER BY rank LIMIT :k) AS top
+        JOIN passages p ON p.id = top.rowid
+        ORDER BY top.rank"""
+)
+_TOP_PASSAGES_OF_DOCUMENTS = sa.text(
+    f"""SELECT p.first_sentence_id, p.last_sentence_id, bm25({PASSAGE_FTS_TABLE}) AS rank
+        FROM {PASSAGE_FTS_TABLE} JOIN passages p ON p.id = {PASSAGE_FTS_TABLE}.rowid
+        WHERE {PASSAGE_FTS_TABLE} MATCH :expression
+          AND p.document_id IN (SELECT value FROM json_each(:document_ids))
+        ORDER BY rank LIMIT :k"""
+)
 
 
 def best_sentences(
@@ -288,32 +300,50 @@ class SentenceScorer:
 
     def scores(self, texts: dict[int, str]) -> dict[int, float]:
         """sentence id -> BM25 score, for the sentences holding at least one query term."""
-        bags = {i: [light_stem(w) for w in fold_words(t)] for i, t in texts.items()}
-        if not bags:
+        if not texts:
             return {}
-        average = max(1.0, sum(len(b) for b in bags.values()) / len(bags))
-        counts = {i: {t: b.count(t) for t in self.terms} for i, b in bags.items()}
-        n = len(bags)
-        idf = {}
-        for term in self.terms:
-            df = sum(1 for c in counts.values() if c[term])
-            idf[term] = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        terms = set(self.terms)
+        # A stem is a substring of the folded words it comes from ("studi" of "studies"), so
+        # sentences without any such substring need no tokenizing (most of a passage's).
+        probes = [t[:-1] if t.endswith("y") else t for t in self.terms]
+        lengths: dict[int, int] = {}
+        counts: dict[int, Counter[str]] = {}
+        for i, text in texts.items():
+            folded = fold(text)
+            if not any(p in folded for p in probes):
+                lengths[i] = len(_WORD.findall(folded))
+                continue
+            words = _WORD.findall(folded)
+            lengths[i] = len(words)
+            found = Counter(s for s in map(light_stem, words) if s in terms)
+            if found:
+                counts[i] = found
+        average = max(1.0, sum(lengths.values()) / len(texts))
+        n = len(texts)
+        document_frequency = Counter(t for found in counts.values() for t in found)
+        idf = {
+            t: float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+            for t, df in document_frequency.items()
+        }
         scores: dict[int, float] = {}
-        for i, c in counts.items():
-            norm = self.K1 * (1 - self.B + self.B * len(bags[i]) / average)
-            score = sum(idf[t] * tf * (self.K1 + 1) / (tf + norm) for t, tf in c.items() if tf)
-            if score > 0:
-                scores[i] = float(score)
+        for i, found in counts.items():
+            norm = self.K1 * (1 - self.B + self.B * lengths[i] / average)
+            scores[i] = sum(idf[t] * tf * (self.K1 + 1) / (tf + norm) for t, tf in found.items())
         return scores
 
 
-def fold_words(text: str) -> list[str]:
-    """The word tokens of `text`, lower-cased and without diacritics."""
+def fold(text: str) -> str:
+    """`text` lower-cased and without diacritics."""
     text = text.lower()
     if not text.isascii():
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return _WORD.findall(text)
+    return text
+
+
+def fold_words(text: str) -> list[str]:
+    """The word tokens of `text`, lower-cased and without diacritics."""
+    return _WORD.findall(fold(text))
 
 
 @functools.lru_cache(maxsize=65536)
