@@ -338,7 +338,7 @@ class Index(MetadataReads):
     def faiss_structure(self) -> tuple[str, int | None]:
         """The FAISS structure of the committed vectors: (factory in use, nprobe or None).
 
-        E.g. ("Flat", None), or ("IVF1265,Flat", 16) once an "auto" index has grown.
+        E.g. ("Flat", None), or ("IVF1265,SQfp16", 16) once an "auto" index has grown.
         """
         with self._reading() as store:
             vectors = self._vectors_for(store)
