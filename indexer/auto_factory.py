@@ -3,7 +3,7 @@
 An exact scan costs time in proportion to the number of vectors (about 1.8 ms for 30k x 384 on
 one core here, ~15 ms for 100k with `IndexFlatIP`), so below `AutoFactory.flat_max` vectors
 the index stays flat and every search is exact. From there on it becomes `IVF{nlist},SQfp16`
-(vectors stored as float16, see `faiss_index.AUTO_IVF_CODEC`) with nlist ~ 4 * sqrt(n),
+(vectors stored as float16, see `faiss_layouts.AUTO_IVF_CODEC`) with nlist ~ 4 * sqrt(n),
 retrained from the stored vectors, and `nprobe` is the smallest power of two whose recall@10
 against exact search reaches `target_recall` on a sample of stored vectors.
 

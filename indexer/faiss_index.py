@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,13 @@ import faiss
 import numpy as np
 
 from indexer.atomic import atomic_path
+from indexer.faiss_layouts import (
+    AUTO_FACTORY,
+    AUTO_IVF_CODEC,
+    ivf_contents,
+    parse_factory,
+    readable_codec,
+)
 from indexer.vectors import (
     PAD_SCORE,
     IdArray,
@@ -31,7 +37,6 @@ from indexer.vectors import (
 
 log = logging.getLogger(__name__)
 
-AUTO_FACTORY = "auto"
 DEFAULT_NPROBE = 8
 # Searches of up to this many queries run on one OpenMP thread. FAISS splits work by query, so a
 # single query gains nothing from more threads, while waking them costs: 30 ms instead of
@@ -39,32 +44,6 @@ DEFAULT_NPROBE = 8
 SINGLE_THREAD_MAX_QUERIES = 1
 # FAISS warns when k-means gets fewer than 39 training points per centroid.
 MIN_POINTS_PER_CENTROID = 39
-
-_IVF_FACTORY = re.compile(r"IVF([1-9][0-9]*),(.+)")
-# How an "auto" index stores vectors once it is IVF: as float16 (not residuals), which halves
-# memory and disk and scans faster, with the same recall (measured on 200k x 384 vectors,
-# IVF1024, nprobe 64: 149 vs 296 MiB, 1.15 vs 1.62 ms per query, recall@10 0.999 for both).
-AUTO_IVF_CODEC = "SQfp16"
-
-
-def parse_factory(factory: str) -> int | None:
-    """Return the number of IVF lists of a supported factory string, or None for "Flat".
-
-    Supported: "Flat" (exact) and "IVF{nlist},{codec}" such as "IVF1024,Flat"; both support
-    removal by id, unlike HNSW.
-
-    Raises:
-        ValueError: any other factory string.
-    """
-    if factory == "Flat":
-        return None
-    match = _IVF_FACTORY.fullmatch(factory)
-    if match is None:
-        raise ValueError(
-            f"unsupported FAISS factory {factory!r}; use 'Flat' or 'IVF<nlist>,Flat' "
-            "(e.g. 'IVF1024,Flat')"
-        )
-    return int(match.group(1))
 
 
 class FaissIndex:
@@ -149,7 +128,7 @@ class FaissIndex:
         ivf = faiss.try_extract_index_ivf(raw)
         if factory == AUTO_FACTORY:
             # Indexes written before the float16 codec hold IVF,Flat; both are read.
-            if ivf is not None and _readable_codec(raw) is None:
+            if ivf is not None and readable_codec(raw) is None:
                 raise ValueError(
                     f"{path} holds a {type(raw).__name__}; 'auto' uses IVF,{AUTO_IVF_CODEC}"
                 )
@@ -158,8 +137,8 @@ class FaissIndex:
                     f"{path} holds a {type(raw).__name__}, not an index FaissIndex wrote"
                 )
         elif ivf is not None:
-            if factory is None and _readable_codec(raw) is not None:
-                factory = f"IVF{ivf.nlist},{_readable_codec(raw)}"
+            if factory is None and readable_codec(raw) is not None:
+                factory = f"IVF{ivf.nlist},{readable_codec(raw)}"
             elif factory is None or parse_factory(factory) != ivf.nlist:
                 raise ValueError(
                     f"{path} holds a {type(raw).__name__} with {ivf.nlist} lists; "
@@ -200,7 +179,7 @@ class FaissIndex:
             return "Flat"
         if not self._is_auto:
             return self._factory
-        return f"IVF{self._nlist},{_readable_codec(self._index) or AUTO_IVF_CODEC}"
+        return f"IVF{self._nlist},{readable_codec(self._index) or AUTO_IVF_CODEC}"
 
     @property
     def is_trained(self) -> bool:
@@ -279,26 +258,7 @@ class FaissIndex:
             vectors = self._index.index.reconstruct_n(0, n) if n else np.empty((0, self._dim))
             ids = faiss.vector_to_array(self._index.id_map)
             return ids.astype(np.int64), np.ascontiguousarray(vectors, dtype=np.float32)
-        codec = _readable_codec(self._index)
-        if codec is None:
-            raise ValueError(f"cannot read the vectors back out of {self.current_factory}")
-        stored = np.float32 if codec == "Flat" else np.float16
-        out_ids = np.empty(n, dtype=np.int64)
-        out_vectors = np.empty((n, self._dim), dtype=np.float32)
-        lists: Any = self._index.invlists
-        row = 0
-        for list_no in range(lists.nlist):
-            size = int(lists.list_size(list_no))
-            if size == 0:
-                continue
-            ids_ptr, codes_ptr = lists.get_ids(list_no), lists.get_codes(list_no)
-            out_ids[row : row + size] = faiss.rev_swig_ptr(ids_ptr, size)
-            codes = faiss.rev_swig_ptr(codes_ptr, size * lists.code_size)
-            out_vectors[row : row + size] = codes.view(stored).reshape(size, self._dim)
-            lists.release_ids(list_no, ids_ptr)
-            lists.release_codes(list_no, codes_ptr)
-            row += size
-        return out_ids, out_vectors
+        return ivf_contents(self._index, self._dim)
 
     def rebuild(
         self,
@@ -428,16 +388,3 @@ def _omp_threads(threads: int | None) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
-
-
-def _readable_codec(index: Any) -> str | None:
-    """ "Flat" or "SQfp16" for IVF indexes whose codes are the vectors, else None."""
-    if isinstance(index, faiss.IndexIVFFlat):
-        return "Flat"
-    if (
-        isinstance(index, faiss.IndexIVFScalarQuantizer)
-        and not index.by_residual
-        and index.sq.qtype == faiss.ScalarQuantizer.QT_fp16
-    ):
-        return "SQfp16"
-    return None

@@ -18,7 +18,8 @@ import sqlalchemy as sa
 
 from indexer.auto_factory import AutoFactory, adapt
 from indexer.errors import IndexCorrupt, ModelChanged, StorageError
-from indexer.faiss_index import AUTO_FACTORY, FaissIndex
+from indexer.faiss_index import FaissIndex
+from indexer.faiss_layouts import AUTO_FACTORY
 from indexer.generation import load_vectors, publish, read_generation
 from indexer.layout import IndexLayout, Manifest
 from indexer.model_record import ModelRecord, manifest_model, read_model, with_model, write_model
