@@ -1,12 +1,13 @@
 """The commit protocol that keeps the SQLite tables and the vector file in step.
 
 SQLite (WAL, synchronous=FULL) is the source of truth; its meta table holds the committed
-`generation` g, and `vectors.<g>.faiss` holds exactly the vectors of the committed sentences.
-`publish` moves from g to g+1 in three steps:
+`generation` g, `vectors.<g>.faiss` holds exactly the vectors of the committed sentences and
+`lexical.<g>.npz` the BM25 postings of the committed passages. `publish` moves from g to g+1 in
+three steps:
 
-1. write `vectors.<g+1>.faiss` (temp file, fsync, rename);
+1. write `vectors.<g+1>.faiss` and `lexical.<g+1>.npz` (temp file, fsync, rename);
 2. set generation = g+1 and COMMIT the SQLite transaction holding the new rows: the switch;
-3. delete `vectors.<g>.faiss`.
+3. delete the files of generation g.
 
 A process killed before step 2 leaves generation g and its intact vector file, plus a stray
 `vectors.<g+1>.faiss` that readers ignore and the next writer deletes; killed after step 2, it
@@ -24,6 +25,7 @@ import sqlalchemy as sa
 from indexer.errors import IndexCorrupt, StorageError
 from indexer.faiss_index import FaissIndex
 from indexer.layout import REBUILD_HINT, IndexLayout
+from indexer.postings import Postings
 from indexer.store import MetadataStore
 
 log = logging.getLogger(__name__)
@@ -77,13 +79,40 @@ def load_vectors(
     return vectors
 
 
-def publish(layout: IndexLayout, store: MetadataStore, vectors: FaissIndex, generation: int) -> int:
-    """Commit the store's open transaction together with `vectors` as generation + 1.
+def load_postings(layout: IndexLayout, generation: int) -> Postings | None:
+    """Read the BM25 postings of `generation`; None for an index written before they existed
+    (its vector file is there, its postings file is not).
+
+    Raises:
+        FileNotFoundError: neither file is there (a writer may have committed a newer
+            generation meanwhile).
+        IndexCorrupt: the postings file is unreadable.
+    """
+    try:
+        return Postings.load(layout.lexical(generation))
+    except FileNotFoundError:
+        if layout.vectors(generation).is_file():
+            return None
+        raise
+    except ValueError as exc:
+        raise IndexCorrupt(f"{exc}; {REBUILD_HINT}") from exc
+
+
+def publish(
+    layout: IndexLayout,
+    store: MetadataStore,
+    vectors: FaissIndex,
+    postings: Postings,
+    generation: int,
+) -> int:
+    """Commit the store's open transaction together with `vectors` and `postings` as
+    generation + 1.
 
     Args:
         layout: the index directory (the caller holds the write lock).
         store: bound to the writer's connection, whose transaction holds the changes.
         vectors: the vectors of exactly the sentences in that transaction's view.
+        postings: the postings of exactly its passages.
         generation: the currently committed generation.
 
     Returns:
@@ -94,11 +123,15 @@ def publish(layout: IndexLayout, store: MetadataStore, vectors: FaissIndex, gene
             back and generation `generation` is still the committed one.
     """
     new_generation = generation + 1
-    new_path = layout.vectors(new_generation)
+    new_path, new_lexical = layout.vectors(new_generation), layout.lexical(new_generation)
     try:
         vectors.save(new_path)
+        postings.save(new_lexical)
     except StorageError:
         store.connection.rollback()
+        for path in (new_path, new_lexical):
+            with contextlib.suppress(OSError):
+                path.unlink()
         raise
     try:
         store.set_meta(GENERATION_KEY, str(new_generation))
@@ -108,19 +141,20 @@ def publish(layout: IndexLayout, store: MetadataStore, vectors: FaissIndex, gene
             store.connection.rollback()
         # A COMMIT can fail after the data reached the disk; only trust what a new read says.
         if _committed_generation(store) != new_generation:
-            with contextlib.suppress(OSError):
-                new_path.unlink()
+            for path in (new_path, new_lexical):
+                with contextlib.suppress(OSError):
+                    path.unlink()
             raise StorageError(
                 f"could not commit to {layout.database}: {exc}; the index is unchanged "
                 "(changes since the last checkpoint were discarded). Check free disk space."
             ) from exc
-    old_path = layout.vectors(generation)
-    try:
-        old_path.unlink()
-    except FileNotFoundError:
-        pass
-    except OSError as exc:  # harmless: the next writer deletes stray generations
-        log.warning("could not delete %s: %s", old_path, exc)
+    for old_path in (layout.vectors(generation), layout.lexical(generation)):
+        try:
+            old_path.unlink()
+        except FileNotFoundError:
+            pass
+        except OSError as exc:  # harmless: the next writer deletes stray generations
+            log.warning("could not delete %s: %s", old_path, exc)
     return new_generation
 
 

@@ -25,7 +25,7 @@ from indexer import lexical
 from indexer.auto_factory import AutoFactory
 from indexer.errors import IndexCorrupt, IndexExists, IndexNotFound, ModelChanged, StorageError
 from indexer.faiss_index import FaissIndex
-from indexer.generation import GENERATION_KEY, load_vectors, read_generation
+from indexer.generation import GENERATION_KEY, load_postings, load_vectors, read_generation
 from indexer.layout import FORMAT_VERSION, REBUILD_HINT, IndexLayout, Manifest, WriteLock
 from indexer.model_record import (
     ModelRecord,
@@ -35,6 +35,7 @@ from indexer.model_record import (
     with_model,
     write_model,
 )
+from indexer.postings import Postings
 from indexer.reads import MetadataReads
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore
@@ -51,6 +52,12 @@ _MAX_SNAPSHOT_RETRIES = 20
 class _LoadedVectors:
     generation: int
     vectors: FaissIndex
+
+
+@dataclass(frozen=True)
+class _LoadedPostings:
+    generation: int
+    postings: Postings | None  # None: an index from before postings; FTS5 ranks its passages
 
 
 class Index(MetadataReads):
@@ -71,6 +78,7 @@ class Index(MetadataReads):
         self._engine = engine
         self._model = manifest_model(manifest)
         self._loaded: _LoadedVectors | None = None
+        self._loaded_postings: _LoadedPostings | None = None
         self._load_lock = threading.Lock()
         self._closed = False
 
@@ -142,6 +150,7 @@ class Index(MetadataReads):
                     store.set_meta(GENERATION_KEY, "0")
                     write_model(store, manifest_model(manifest))
                 empty_vectors.save(layout.vectors(0))
+                Postings.empty().save(layout.lexical(0))
                 layout.write_manifest(manifest)  # written last: its presence marks a whole index
             except BaseException:
                 engine.dispose()
@@ -303,6 +312,29 @@ class Index(MetadataReads):
             f"{REBUILD_HINT}"
         )
 
+    def _postings_for(self, store: MetadataStore) -> Postings | None:
+        """The BM25 postings of the generation committed in the store's snapshot."""
+        for _ in range(_MAX_SNAPSHOT_RETRIES):
+            generation = read_generation(store)
+            loaded = self._loaded_postings
+            if loaded is not None and loaded.generation == generation:
+                return loaded.postings
+            with self._load_lock:
+                loaded = self._loaded_postings
+                if loaded is not None and loaded.generation == generation:
+                    return loaded.postings
+                try:
+                    postings = load_postings(self._layout, generation)
+                except FileNotFoundError:  # a writer moved on and deleted it: new snapshot
+                    store.connection.rollback()
+                    continue
+                self._loaded_postings = _LoadedPostings(generation, postings)
+                return postings
+        raise IndexCorrupt(
+            f"index at {self.root}: the files of the committed generation are missing; "
+            f"{REBUILD_HINT}"
+        )
+
     def search_vectors(
         self,
         queries: VectorArray,
@@ -355,7 +387,7 @@ class Index(MetadataReads):
     def close(self) -> None:
         """Release the database connections and the vectors in memory."""
         self._closed = True
-        self._loaded = None
+        self._loaded, self._loaded_postings = None, None
         self._engine.dispose()
 
     def __enter__(self) -> Index:

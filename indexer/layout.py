@@ -3,6 +3,7 @@
 ```
 <root>/index.sqlite3           documents, sentences, FTS, meta (holds the committed generation)
 <root>/vectors.<g>.faiss       the vectors of generation g (only the committed one is kept)
+<root>/lexical.<g>.npz         the BM25 postings of generation g (see `indexer.postings`)
 <root>/manifest.json           what built the index, and its counts (rewritten after each commit)
 <root>/write.lock              flock()ed by the one process allowed to write
 ```
@@ -34,6 +35,7 @@ DATABASE_NAME = "index.sqlite3"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = "write.lock"
 _VECTORS_NAME = re.compile(r"vectors\.(0|[1-9][0-9]*)\.faiss")
+_LEXICAL_NAME = re.compile(r"lexical\.(0|[1-9][0-9]*)\.npz")
 _LOCK_POLL_SECONDS = 0.05
 
 REBUILD_HINT = "run `docsearch ingest --rebuild ...` to build it again"
@@ -122,6 +124,10 @@ class IndexLayout:
         """The vector file of `generation`."""
         return self.root / f"vectors.{generation}.faiss"
 
+    def lexical(self, generation: int) -> Path:
+        """The BM25 postings file of a generation."""
+        return self.root / f"lexical.{generation}.npz"
+
     def vector_generations(self) -> list[int]:
         """Generations that have a vector file in the directory, ascending."""
         found = []
@@ -132,7 +138,7 @@ class IndexLayout:
         return sorted(found)
 
     def remove_stray_files(self, generation: int) -> list[Path]:
-        """Delete vector files of other generations and leftover temporary files.
+        """Delete vector and postings files of other generations and leftover temporary files.
 
         Only a process holding the write lock may call this: a writer may be creating them.
 
@@ -140,10 +146,14 @@ class IndexLayout:
             the paths deleted.
         """
         stray = [self.vectors(g) for g in self.vector_generations() if g != generation]
+        for path in self.root.iterdir():
+            match = _LEXICAL_NAME.fullmatch(path.name)
+            if match is not None and int(match.group(1)) != generation:
+                stray.append(path)
         stray += [
             path
             for path in self.root.iterdir()
-            if path.name.startswith((".vectors.", f".{MANIFEST_NAME}."))
+            if path.name.startswith((".vectors.", ".lexical.", f".{MANIFEST_NAME}."))
             and path.name.endswith(TEMP_SUFFIX)
         ]
         removed = []

@@ -1,6 +1,7 @@
 """The metadata queries of `Index`: text, documents, sentences and BM25, each in one snapshot.
 
-`Index` inherits them; each method reads through `_reading()`, a store on a fresh connection.
+`Index` inherits them; each method reads through `_reading()`, a store on a fresh connection,
+and BM25 ranks passages with the snapshot's postings (`_postings_for`), or FTS5 without them.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from indexer import lexical
+from indexer.postings import Postings
 from indexer.records import StoredDocument, StoredSentence
 from indexer.store import MetadataStore, SentenceTexts
 from indexer.vectors import IdArray
@@ -20,23 +22,8 @@ class MetadataReads:
     def _reading(self) -> contextlib.AbstractContextManager[MetadataStore]:
         raise NotImplementedError
 
-    def search_lexical(
-        self,
-        text: str,
-        k: int,
-        *,
-        allowed_document_ids: IdArray | Sequence[int] | None = None,
-    ) -> list[tuple[int, float]]:
-        """Top-`k` sentences by BM25 for the words of `text` (see `indexer.lexical.search`).
-
-        Returns:
-            (sentence id, score) pairs, best first; score = -bm25, higher is better.
-
-        Raises:
-            ValueError: k < 1.
-        """
-        with self._reading() as store:
-            return lexical.search(store.connection, text, k, allowed_document_ids)
+    def _postings_for(self, store: MetadataStore) -> Postings | None:
+        raise NotImplementedError
 
     def search_passages(
         self,
@@ -45,13 +32,38 @@ class MetadataReads:
         *,
         allowed_document_ids: IdArray | Sequence[int] | None = None,
     ) -> list[lexical.PassageHit]:
-        """Top-`k` passages by BM25, without looking up their best sentences (faster).
+        """Top-`k` passages by BM25, best first (without looking up their best sentences).
 
         Raises:
             ValueError: k < 1.
         """
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
         with self._reading() as store:
-            return lexical.search_passages(store.connection, text, k, allowed_document_ids)
+            postings = self._postings_for(store)
+            if postings is None:
+                return lexical.search_passages(store.connection, text, k, allowed_document_ids)
+        return postings.search(text, k, allowed_document_ids)
+
+    def search_lexical(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Top-`k` passages by BM25, each as its best-matching sentence (see
+        `lexical.SHOWN_PASSAGES`; the rest as their first sentence).
+
+        Returns:
+            (sentence id, score) pairs, best first; higher is better.
+
+        Raises:
+            ValueError: k < 1.
+        """
+        passages = self.search_passages(text, k, allowed_document_ids=allowed_document_ids)
+        best = self.best_sentences(text, passages[: lexical.SHOWN_PASSAGES])
+        return [(best.get(p.first, p.first), p.score) for p in passages]
 
     def best_sentences(self, text: str, passages: Sequence[lexical.PassageHit]) -> dict[int, int]:
         """first sentence id -> id of the sentence that best matches `text`, per passage."""

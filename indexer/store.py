@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from indexer import lexical
+from indexer.postings import PassageText
 from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
 from indexer.schema import documents, meta, sentences
 from indexer.vectors import IdArray
@@ -50,6 +51,15 @@ _NEIGHBOURS = sa.text(
         AND s.ordinal BETWEEN w.ordinal - :before AND w.ordinal + :after
         AND s.ordinal != w.ordinal
        ORDER BY w.key, s.ordinal"""
+)
+
+
+_PASSAGES_SINCE = sa.text(
+    """SELECT p.id, p.document_id, p.first_sentence_id, p.last_sentence_id, s.text
+       FROM passages p JOIN sentences s
+         ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id
+        AND s.document_id = p.document_id
+       WHERE p.id > :after ORDER BY p.id, s.id"""
 )
 
 
@@ -240,6 +250,17 @@ class MetadataStore:
         """sentence id -> its document's id, for the ids that exist (no text, no join)."""
         rows = self.connection.execute(_DOCUMENT_IDS, {"ids": _id_json(ids)})
         return {int(i): int(d) for i, d in rows}
+
+    def passages_since(self, after: int) -> list[PassageText]:
+        """Every passage with an id above `after`, with its text, in id order."""
+        rows = self.connection.execute(_PASSAGES_SINCE, {"after": after})
+        found: dict[int, tuple[int, int, int, list[str]]] = {}
+        for passage, document, first, last, text in rows:
+            found.setdefault(passage, (document, first, last, []))[3].append(text)
+        return [
+            PassageText(passage, document, first, last, " ".join(texts))
+            for passage, (document, first, last, texts) in found.items()
+        ]
 
     def existing_sentence_ids(self, ids: Iterable[int] | IdArray) -> set[int]:
         """Return the subset of `ids` that are stored sentences."""

@@ -20,9 +20,10 @@ from indexer.auto_factory import AutoFactory, adapt
 from indexer.errors import IndexCorrupt, ModelChanged, StorageError
 from indexer.faiss_index import FaissIndex
 from indexer.faiss_layouts import AUTO_FACTORY
-from indexer.generation import load_vectors, publish, read_generation
+from indexer.generation import load_postings, load_vectors, publish, read_generation
 from indexer.layout import IndexLayout, Manifest
 from indexer.model_record import ModelRecord, manifest_model, read_model, with_model, write_model
+from indexer.postings import Postings
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import BEGIN_OPTION
 from indexer.store import MetadataStore, SentenceTexts
@@ -90,9 +91,18 @@ class IndexWriter:
                 f"index at {self._layout.root} has lost its vector file "
                 f"{self._layout.vectors(self._generation).name}; run `docsearch ingest --rebuild`"
             ) from exc
+        # Sentence ids removed since the last checkpoint: for the vectors, and (kept apart,
+        # since `replace_model` starts the vectors afresh) for the passages they began.
         self._pending_removals: list[IdArray] = []
+        self._removed_sentences: list[IdArray] = []
         self._pending_model: ModelRecord | None = None
         self._is_dirty = False
+        postings = load_postings(self._layout, self._generation)
+        if postings is None:  # written before BM25 postings existed: index every passage now
+            log.info("building the BM25 postings of %s", self._layout.root)
+            postings = Postings.build(self._store.passages_since(0))
+            self._is_dirty = True
+        self._postings: Postings = postings
 
     def _refresh_manifest(self) -> None:
         """Rewrite manifest.json when it lags behind the database (after a crash).
@@ -163,6 +173,7 @@ class IndexWriter:
             removed = self._store.delete_document(document.path)
             if removed is not None:
                 self._pending_removals.append(removed)
+                self._removed_sentences.append(removed)
                 self._is_dirty = True
             document_id, ids = self._store.add_document(document, sentences)
         self._is_dirty = True
@@ -181,6 +192,7 @@ class IndexWriter:
         if removed is None:
             return False
         self._pending_removals.append(removed)
+        self._removed_sentences.append(removed)
         self._is_dirty = True
         return True
 
@@ -241,6 +253,11 @@ class IndexWriter:
             self._vectors.remove(np.concatenate(self._pending_removals))
             self._pending_removals = []
         try:
+            with storage_errors(f"cannot read {self._layout.database}"):
+                added = self._store.passages_since(self._postings.max_passage_id)
+            removed = np.concatenate([np.empty(0, dtype=np.int64), *self._removed_sentences])
+            self._postings = self._postings.updated(added, removed)
+            self._removed_sentences = []
             if self._manifest.faiss_factory == AUTO_FACTORY:
                 adapt(self._vectors, self._auto_factory)
             with storage_errors(f"cannot commit to {self._layout.database}"):
@@ -250,7 +267,9 @@ class IndexWriter:
                     f"writer holds {len(self._vectors)} vectors for {sentences} sentences; "
                     "nothing was committed"
                 )
-            self._generation = publish(self._layout, self._store, self._vectors, self._generation)
+            self._generation = publish(
+                self._layout, self._store, self._vectors, self._postings, self._generation
+            )
         except BaseException:
             self.discard()
             raise
