@@ -139,10 +139,15 @@ class Postings:
                 new_term.append(term_hash(word))
                 new_passage.append(p.id)
                 new_tf.append(count)
-        all_term = np.concatenate([rows_term, np.array(new_term, dtype=np.uint64)])
-        all_passage = np.concatenate([rows_passage, np.array(new_passage, dtype=np.int32)])
-        all_tf = np.concatenate([rows_tf, np.array(new_tf, dtype=np.float32)])
-        order = np.lexsort((all_passage, all_term))
+        added_term = np.array(new_term, dtype=np.uint64)
+        added_passage = np.array(new_passage, dtype=np.int32)
+        by_term = np.lexsort((added_passage, added_term))
+        all_term = np.concatenate([rows_term, added_term[by_term]])
+        all_passage = np.concatenate([rows_passage, added_passage[by_term]])
+        all_tf = np.concatenate([rows_tf, np.array(new_tf, dtype=np.float32)[by_term]])
+        # Two sorted runs (the kept postings, then the added ones): a stable sort by term merges
+        # them in linear time, and within a term old passages (lower ids) stay before new ones.
+        order = np.argsort(all_term, kind="stable")
         all_term, all_passage, all_tf = all_term[order], all_passage[order], all_tf[order]
         hashes, counts = np.unique(all_term, return_counts=True)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
