@@ -96,6 +96,7 @@ KILL_POINTS = [
     KillPoint("index-created+0.3s", manifest_exists, 0.3),
     KillPoint("index-created+0.8s", manifest_exists, 0.8),
     KillPoint("writing-a-commit's-vector-file", writing("vectors.", committed=1), frequent=True),
+    KillPoint("writing-a-commit's-postings-file", writing("lexical.", committed=1), frequent=True),
     KillPoint(
         "writing-the-manifest-after-a-commit", writing("manifest", committed=2), frequent=True
     ),
