@@ -1,16 +1,17 @@
 """Lexical search: passages, their SQLite FTS5 tables, and the sentence shown for a passage.
 
-Two FTS5 tables, both changed in the same transaction as the metadata:
-- `sentences_fts`, an external-content index over `sentences.text` kept in sync by triggers;
-- `passages_fts`, a contentless index over passages: runs of consecutive sentences of one
-  document up to `PASSAGE_WORDS` words (table `passages`). BM25 over ~200-word passages ranks
+`passages_fts`, a contentless FTS5 index changed in the same transaction as the metadata,
+covers the passages: runs of consecutive sentences of one document up to `PASSAGE_WORDS`
+words (table `passages`). BM25 over ~200-word passages ranks
   documents better than BM25 over single sentences (measured on SciFact, document nDCG@10:
   0.70 against 0.58; whole documents 0.69), and still points into long documents.
 A search ranks passages, then shows each by its best-matching sentence (`best_sentences`).
 
 Passages are ranked by `indexer.postings` (the same BM25 in NumPy, 25-50x faster); FTS5's
 `search_passages` here ranks an index written before postings existed, until its next write,
-and is the reference the postings are tested against.
+and is the reference the postings are tested against. (Indexes written before postings also
+hold `sentences_fts`, a per-sentence FTS5 table kept by triggers; nothing reads it any more and
+new indexes do not have it.)
 
 User text is never parsed as FTS5 query syntax: `to_match_expression` keeps only word tokens
 and quotes each one.
@@ -30,7 +31,6 @@ import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
 
-FTS_TABLE = "sentences_fts"
 PASSAGE_FTS_TABLE = "passages_fts"
 # Porter stemming on top of unicode61 (case and accent folding), so "tides" finds "tide".
 # Measured on SciFact (document nDCG@10): 0.687 with porter, 0.670 without.
@@ -56,37 +56,15 @@ STOP_WORDS = frozenset(
 _WORD = re.compile(r"[^\W_]+")
 
 _DDL = (
-    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {FTS_TABLE} USING fts5(
-        text, content='sentences', content_rowid='id', tokenize='{TOKENIZER}')""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_insert AFTER INSERT ON sentences BEGIN
-        INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text);
-    END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_delete AFTER DELETE ON sentences BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
-    END""",
-    f"""CREATE TRIGGER IF NOT EXISTS {FTS_TABLE}_update AFTER UPDATE OF text ON sentences BEGIN
-        INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text);
-        INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text);
-    END""",
     f"""CREATE VIRTUAL TABLE IF NOT EXISTS {PASSAGE_FTS_TABLE} USING fts5(
         text, content='', tokenize='{TOKENIZER}')""",
 )
 
 
 def create_fts(connection: sa.Connection) -> None:
-    """Create the FTS5 tables and the triggers that keep the sentence index in sync."""
+    """Create the FTS5 table of passages."""
     for statement in _DDL:
         connection.exec_driver_sql(statement)
-
-
-def rebuild_fts(connection: sa.Connection) -> None:
-    """Re-index every sentence and passage from the metadata tables (repair after manual edits)."""
-    connection.exec_driver_sql(f"INSERT INTO {FTS_TABLE}({FTS_TABLE}) VALUES ('rebuild')")
-    connection.exec_driver_sql(
-        f"INSERT INTO {PASSAGE_FTS_TABLE}({PASSAGE_FTS_TABLE}) VALUES ('delete-all')"
-    )
-    for passage_id, text in _passage_texts(connection, None):
-        _index_passage(connection, passage_id, text)
 
 
 def group_passages(

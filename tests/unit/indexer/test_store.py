@@ -38,9 +38,9 @@ def sents(*texts: str) -> list[SentenceRecord]:
 
 
 def fts_is_consistent(store: MetadataStore) -> bool:
-    # FTS5 raises "database disk image is malformed" when the index and the content table differ.
+    # FTS5 raises "database disk image is malformed" when its index structures are broken.
     store.connection.exec_driver_sql(
-        "INSERT INTO sentences_fts(sentences_fts, rank) VALUES ('integrity-check', 1)"
+        "INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)"
     )
     return True
 
