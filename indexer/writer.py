@@ -73,14 +73,14 @@ class IndexWriter:
             with storage_errors(f"cannot start writing to {layout.database}"):
                 self._generation = read_generation(self._store)
                 layout.remove_stray_files(self._generation)
-                self._reload_vectors()
+                self._reload_committed()
                 self._refresh_manifest()
         except BaseException:
             self._connection.close()
             raise
 
-    def _reload_vectors(self) -> None:
-        """Forget uncommitted vector changes: read the committed generation's file again."""
+    def _reload_committed(self) -> None:
+        """Forget uncommitted changes: read the committed generation's vectors and postings."""
         _, sentences = self._store.counts()
         try:
             self._vectors: FaissIndex = load_vectors(
@@ -297,7 +297,7 @@ class IndexWriter:
             self._connection.rollback()
         if self._is_dirty:
             with storage_errors(f"cannot read {self._layout.database}"):
-                self._reload_vectors()
+                self._reload_committed()
 
     def close(self) -> None:
         """Drop uncommitted changes and release the connection (the lock is the caller's)."""
