@@ -74,7 +74,8 @@ def check_model(root: Path, record: ModelRecord, fingerprint: str) -> None:
             f"index at {root} was built with model {record.name} (fingerprint "
             f"{record.fingerprint}); you loaded a model with fingerprint {fingerprint}; "
             "leave out --model (or DOCSEARCH_MODEL) to use the index's own model, or run "
-            "`docsearch ingest --rebuild ...` to rebuild the index with this one"
+            "`docsearch tune --reset` to re-encode the stored text with this one (a newer "
+            "docsearch ships a newer model; nothing is re-read from disk)"
         )
 
 

@@ -140,3 +140,28 @@ def test_a_rebuilt_index_starts_again_with_the_base_model(
     assert tiny_index.ingest(DOCS).ok
     assert tiny_index.status()["model_fingerprint"] == fingerprint(tiny_model_dir)
     assert tiny_index.search("magma", mode="dense")
+
+
+def test_reset_re_encodes_an_index_built_by_another_base_model(
+    tiny_index: DocSearch, tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    """After an upgrade ships a new model, `tune --reset` moves an index over without re-reading
+    any file (uploads included)."""
+    from docsearch.model import BiGRUEncoder, save_model
+    from indexer import ModelMismatch
+
+    torch.manual_seed(7)
+    newer = tmp_path / "newer"
+    save_model(
+        BiGRUEncoder(load_model(tiny_model_dir).config),
+        (tiny_model_dir / "tokenizer.model").read_bytes(),
+        newer,
+    )
+    tiny_index.add_text("notes/upload.txt", "An uploaded note about volcanoes and lava.")
+    upgraded = DocSearch(tiny_index.path, model=newer, device="cpu")
+    with pytest.raises(ModelMismatch, match="tune --reset"):
+        upgraded.search("volcano", mode="dense")
+    upgraded.tune(reset=True)
+    assert upgraded.status()["model_fingerprint"] == fingerprint(newer)
+    assert upgraded.search("uploaded note volcanoes", mode="dense")
+    assert upgraded.status()["documents"] == len(DOCS) + 1
