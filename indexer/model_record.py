@@ -75,7 +75,8 @@ def check_model(root: Path, record: ModelRecord, fingerprint: str) -> None:
             f"{record.fingerprint}); you loaded a model with fingerprint {fingerprint}; "
             "leave out --model (or DOCSEARCH_MODEL) to use the index's own model, or run "
             "`docsearch tune --reset` to re-encode the stored text with this one (a newer "
-            "docsearch ships a newer model; nothing is re-read from disk)"
+            "docsearch ships a newer model; nothing is re-read from disk), or "
+            "`docsearch ingest --rebuild ...` to build the index again from its files"
         )
 
 

@@ -1,7 +1,9 @@
 """Reproduce the shipped encoder: `python -m docsearch.training {teacher,train,finetune}`.
 
 python -m docsearch.training teacher --config configs/default.toml   # cache teacher vectors
-python -m docsearch.training train --config configs/default.toml --out DIR
+python -m docsearch.training train --config configs/attempt-distill-only.toml --out STAGE1_DIR
+python -m docsearch.training train --config configs/default.toml --out DIR   # starts from STAGE1
+(configs/default.toml names stage 1's model in `init_from`: ~/.cache/docsearch/runs/distill-only)
 python -m docsearch.training finetune --pairs my_pairs.jsonl --out DIR
 """
 

@@ -195,7 +195,8 @@ def test_query_with_another_model_says_what_to_run(
     index = tmp_path / "index"
     run("ingest", str(docs / "science"), "--index", str(index), "--model", str(tiny_model_dir))
     result = run("query", "tides", "--index", str(index), "--mode", "dense", ok=False)
-    assert result.exit_code == 1 and "--rebuild" in result.stderr
+    assert result.exit_code == 1 and "tune --reset" in result.stderr
+    assert "--rebuild" in result.stderr
     rebuilt = run("ingest", str(docs / "science"), "--index", str(index), "--rebuild")
     assert "added" in rebuilt.stderr
     run("query", "tides", "--index", str(index), "--mode", "dense")
