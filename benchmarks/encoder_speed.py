@@ -96,7 +96,7 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=2000, help="real sentences encoded")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds")
     parser.add_argument("--threads", type=int, default=2, help="torch threads for every encoder")
-    parser.add_argument("--batch-size", type=int, default=128, help="our batch size (default run)")
+    parser.add_argument("--batch-size", type=int, default=32, help="our batch size (default run)")
     parser.add_argument("--batch-sizes", default="32,128,256,512", help="our sizes to compare")
     parser.add_argument("--reference-batch-size", type=int, default=32, help="MiniLM batch size")
     parser.add_argument("--no-reference", action="store_true", help="skip all-MiniLM-L6-v2")
