@@ -16,6 +16,7 @@ file before the commit that makes g current, like the vector file.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 from collections import Counter
@@ -59,6 +60,7 @@ def query_terms(text: str) -> list[str]:
     return list(dict.fromkeys(stem(w) for w in kept))[:MAX_QUERY_TERMS]
 
 
+@functools.lru_cache(maxsize=200_000)
 def term_hash(term: str) -> int:
     """A 64-bit key for a term; the postings store keys, not strings."""
     return int.from_bytes(hashlib.blake2b(term.encode(), digest_size=8).digest(), "little")
