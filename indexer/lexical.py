@@ -349,23 +349,3 @@ def light_stem(word: str) -> str:
     if word.endswith("e") and len(word) > 3:
         word = word[:-1]
     return word
-
-
-def search(
-    connection: sa.Connection,
-    text: str,
-    k: int,
-    allowed_document_ids: Sequence[int] | npt.NDArray[np.int64] | None = None,
-) -> list[tuple[int, float]]:
-    """Rank passages by BM25 and show each by its best sentence (`search_passages` +
-    `best_sentences` for the first `SHOWN_PASSAGES`; the others show their first sentence).
-
-    Returns:
-        up to `k` (sentence id, passage score) pairs, best first.
-
-    Raises:
-        ValueError: k < 1.
-    """
-    passages = search_passages(connection, text, k, allowed_document_ids)
-    best = best_sentences(connection, text, passages[:SHOWN_PASSAGES])
-    return [(best.get(p.first, p.first), p.score) for p in passages]

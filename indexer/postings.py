@@ -155,6 +155,15 @@ class Postings:
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
         return Postings(hashes, starts, all_passage, all_tf, length, first, last, document)
 
+    @functools.cached_property
+    def _statistics(self) -> tuple[int, npt.NDArray[np.float32]]:
+        """(live passages, BM25's length normaliser k1 * (1 - b + b * length / average) by
+        passage id), computed once per generation rather than per query."""
+        live = self.length > 0
+        n = int(live.sum())
+        average = float(self.length[live].mean()) if n else 1.0
+        return n, (K1 * (1 - B + B * self.length / average)).astype(np.float32)
+
     def search(
         self,
         text: str,
@@ -162,12 +171,9 @@ class Postings:
         allowed_document_ids: Sequence[int] | npt.NDArray[np.int64] | None = None,
     ) -> list[PassageHit]:
         """The k passages with the highest BM25 for `text`, best first (as FTS5 ranks them)."""
-        live = self.length > 0
-        n = int(live.sum())
+        n, norm = self._statistics
         if n == 0:
             return []
-        average = float(self.length[live].mean())
-        norm = K1 * (1 - B + B * self.length / average)
         scores = np.zeros(len(self.length), dtype=np.float32)
         for term in query_terms(text):
             i = int(np.searchsorted(self.hashes, np.uint64(term_hash(term))))

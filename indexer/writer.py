@@ -91,10 +91,9 @@ class IndexWriter:
                 f"index at {self._layout.root} has lost its vector file "
                 f"{self._layout.vectors(self._generation).name}; run `docsearch ingest --rebuild`"
             ) from exc
-        # Sentence ids removed since the last checkpoint: for the vectors, and (kept apart,
-        # since `replace_model` starts the vectors afresh) for the passages they began.
+        # Sentence ids removed since the last checkpoint: their vectors and the passages they
+        # begin go at the checkpoint.
         self._pending_removals: list[IdArray] = []
-        self._removed_sentences: list[IdArray] = []
         self._pending_model: ModelRecord | None = None
         self._is_dirty = False
         postings = load_postings(self._layout, self._generation)
@@ -173,7 +172,6 @@ class IndexWriter:
             removed = self._store.delete_document(document.path)
             if removed is not None:
                 self._pending_removals.append(removed)
-                self._removed_sentences.append(removed)
                 self._is_dirty = True
             document_id, ids = self._store.add_document(document, sentences)
         self._is_dirty = True
@@ -192,7 +190,6 @@ class IndexWriter:
         if removed is None:
             return False
         self._pending_removals.append(removed)
-        self._removed_sentences.append(removed)
         self._is_dirty = True
         return True
 
@@ -232,7 +229,7 @@ class IndexWriter:
         with storage_errors(f"cannot write to {self._layout.database}"):
             write_model(self._store, model)
         del self._vectors
-        self._vectors, self._pending_removals = replacement, []
+        self._vectors = replacement  # removing already removed ids from it later is a no-op
         self._pending_model = model
         self._is_dirty = True
 
@@ -249,15 +246,14 @@ class IndexWriter:
         self._check_open()
         if not self._is_dirty:
             return
-        if self._pending_removals:
-            self._vectors.remove(np.concatenate(self._pending_removals))
-            self._pending_removals = []
+        removed = np.concatenate([np.empty(0, dtype=np.int64), *self._pending_removals])
+        self._pending_removals = []
+        if removed.size:
+            self._vectors.remove(removed)
         try:
             with storage_errors(f"cannot read {self._layout.database}"):
                 added = self._store.passages_since(self._postings.max_passage_id)
-            removed = np.concatenate([np.empty(0, dtype=np.int64), *self._removed_sentences])
             self._postings = self._postings.updated(added, removed)
-            self._removed_sentences = []
             if self._manifest.faiss_factory == AUTO_FACTORY:
                 adapt(self._vectors, self._auto_factory)
             with storage_errors(f"cannot commit to {self._layout.database}"):

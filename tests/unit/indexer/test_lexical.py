@@ -27,6 +27,15 @@ TEXTS = {
 }
 
 
+def fts5_search(
+    conn: sa.Connection, text: str, k: int, allowed: list[int] | None = None
+) -> list[tuple[int, float]]:
+    """FTS5's passage ranking, each passage shown by its best sentence: (sentence id, score)."""
+    passages = lexical.search_passages(conn, text, k, allowed)
+    best = lexical.best_sentences(conn, text, passages)
+    return [(best.get(p.first, p.first), p.score) for p in passages]
+
+
 @pytest.fixture
 def corpus(tmp_path: Path) -> Iterator[tuple[sa.Connection, dict[str, int], dict[str, list[int]]]]:
     """A connection to a small index, document ids by path, sentence ids by path."""
@@ -100,7 +109,7 @@ def test_hostile_text_never_raises(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]], text: str
 ) -> None:
     conn, _, _ = corpus
-    hits = lexical.search(conn, text, 5)
+    hits = fts5_search(conn, text, 5)
     assert all(isinstance(i, int) and isinstance(s, float) for i, s in hits)
     assert conn.execute(sa.text("SELECT count(*) FROM sentences")).scalar_one() == 5
 
@@ -109,16 +118,16 @@ def test_operator_words_are_searched_as_plain_words(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
 ) -> None:
     conn, _, sentences = corpus
-    assert [i for i, _ in lexical.search(conn, "NOT", 5)] == sentences["/misc.md"]
+    assert [i for i, _ in fts5_search(conn, "NOT", 5)] == sentences["/misc.md"]
 
 
 def test_ranking_sanity(corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]]) -> None:
     conn, _, sentences = corpus
-    hits = lexical.search(conn, "quantum", 5)
+    hits = fts5_search(conn, "quantum", 5)
     # Both physics sentences form one passage, shown by the sentence saying "quantum" twice.
     assert [i for i, _ in hits] == [sentences["/physics.md"][1]]
     assert hits[0][1] > 0
-    top, _ = lexical.search(conn, "quantum entanglement lecture", 1)[0]
+    top, _ = fts5_search(conn, "quantum entanglement lecture", 1)[0]
     assert top == sentences["/physics.md"][1]
 
 
@@ -126,7 +135,7 @@ def test_diacritics_and_case_are_folded(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
 ) -> None:
     conn, _, sentences = corpus
-    assert [i for i, _ in lexical.search(conn, "CAFE", 5)] == [sentences["/cooking.md"][0]]
+    assert [i for i, _ in fts5_search(conn, "CAFE", 5)] == [sentences["/cooking.md"][0]]
 
 
 def test_allowed_document_ids(
@@ -134,22 +143,22 @@ def test_allowed_document_ids(
 ) -> None:
     conn, documents, sentences = corpus
     query = "quantum cake"
-    assert {i for i, _ in lexical.search(conn, query, 10)} == {
+    assert {i for i, _ in fts5_search(conn, query, 10)} == {
         sentences["/physics.md"][1],
         sentences["/cooking.md"][1],
     }
-    only_cooking = lexical.search(conn, query, 10, [documents["/cooking.md"]])
+    only_cooking = fts5_search(conn, query, 10, [documents["/cooking.md"]])
     assert [i for i, _ in only_cooking] == [sentences["/cooking.md"][1]]
-    assert lexical.search(conn, query, 10, []) == []
+    assert fts5_search(conn, query, 10, []) == []
 
 
 def test_k_limits_and_is_validated(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
 ) -> None:
     conn, _, _ = corpus
-    assert len(lexical.search(conn, "quantum cake coffee", 2)) == 2
+    assert len(fts5_search(conn, "quantum cake coffee", 2)) == 2
     with pytest.raises(ValueError, match="k must be"):
-        lexical.search(conn, "quantum", 0)
+        fts5_search(conn, "quantum", 0)
 
 
 def test_group_passages_hand_worked() -> None:
@@ -167,7 +176,7 @@ def test_passages_rank_documents_and_are_removed_with_them(
     assert before >= len(documents)
     lexical.delete_passages(conn, documents["/physics.md"])
     conn.execute(sa.text("DELETE FROM documents WHERE id = :i"), {"i": documents["/physics.md"]})
-    assert lexical.search(conn, "quantum", 5) == []
+    assert fts5_search(conn, "quantum", 5) == []
     assert conn.execute(sa.text("SELECT count(*) FROM passages")).scalar_one() < before
 
 

@@ -13,6 +13,7 @@ from indexer import lexical
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore
+from tests.unit.indexer.test_lexical import fts5_search
 
 
 @pytest.fixture
@@ -115,7 +116,7 @@ def test_delete_cascades_to_sentences_and_fts(store: MetadataStore) -> None:
     assert removed is not None and removed.tolist() == ids.tolist()
     assert store.sentences(ids) == {}
     assert store.counts() == (1, 1)
-    assert lexical.search(store.connection, "bananas", 5) == []
+    assert fts5_search(store.connection, "bananas", 5) == []
     assert fts_is_consistent(store)
     assert store.delete_document("/drop") is None
 
@@ -127,8 +128,8 @@ def test_replacing_a_document_leaves_no_orphans(store: MetadataStore) -> None:
     assert store.counts() == (1, 1)
     count = store.connection.execute(sa.text("SELECT count(*) FROM sentences")).scalar_one()
     assert count == 1
-    assert [hit for hit, _ in lexical.search(store.connection, "old", 5)] == []
-    assert [hit for hit, _ in lexical.search(store.connection, "new", 5)] == ids.tolist()
+    assert [hit for hit, _ in fts5_search(store.connection, "old", 5)] == []
+    assert [hit for hit, _ in fts5_search(store.connection, "new", 5)] == ids.tolist()
     assert fts_is_consistent(store)
 
 
