@@ -21,8 +21,9 @@ Measuring: for every index a fresh Python process opens `DocSearch`, warms up, t
 `search()` for each query in each mode (modes interleaved per query) and reports p50/p90/p99,
 the query-encoding share and its own peak RSS. Queries are SciFact claims, which are not in
 the index. Recall@10 and @100 (docsearch fetches 100 sentences per query) of "auto" against
-exact search are measured on the same query vectors with ties counted as hits, together with
-the FAISS search time alone, on one OpenMP thread (as docsearch searches) and on all.
+exact search are measured on the same query vectors, each found id judged by its exact float32
+score (the "auto" IVF stores float16 vectors) with ties counted as hits, together with the
+FAISS search time alone, on one OpenMP thread (as docsearch searches) and on all.
 
 Writes benchmarks/results/query_latency.json.
 """
