@@ -2,10 +2,10 @@
 
 SQLite (WAL, synchronous=FULL) is the source of truth; its meta table holds the committed
 `generation` g, `vectors.<g>.faiss` holds exactly the vectors of the committed sentences and
-`lexical.<g>.npz` the BM25 postings of the committed passages. `publish` moves from g to g+1 in
+`lexical.<g>.postings` the BM25 postings of the committed passages. `publish` moves from g to g+1 in
 three steps:
 
-1. write `vectors.<g+1>.faiss` and `lexical.<g+1>.npz` (temp file, fsync, rename);
+1. write `vectors.<g+1>.faiss` and `lexical.<g+1>.postings` (temp file, fsync, rename);
 2. set generation = g+1 and COMMIT the SQLite transaction holding the new rows: the switch;
 3. delete the files of generation g.
 

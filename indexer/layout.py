@@ -3,7 +3,7 @@
 ```
 <root>/index.sqlite3           documents, sentences, FTS, meta (holds the committed generation)
 <root>/vectors.<g>.faiss       the vectors of generation g (only the committed one is kept)
-<root>/lexical.<g>.npz         the BM25 postings of generation g (see `indexer.postings`)
+<root>/lexical.<g>.postings         the BM25 postings of generation g (see `indexer.postings`)
 <root>/manifest.json           what built the index, and its counts (rewritten after each commit)
 <root>/write.lock              flock()ed by the one process allowed to write
 ```
@@ -35,7 +35,7 @@ DATABASE_NAME = "index.sqlite3"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = "write.lock"
 _VECTORS_NAME = re.compile(r"vectors\.(0|[1-9][0-9]*)\.faiss")
-_LEXICAL_NAME = re.compile(r"lexical\.(0|[1-9][0-9]*)\.npz")
+_LEXICAL_NAME = re.compile(r"lexical\.(0|[1-9][0-9]*)\.postings")
 _LOCK_POLL_SECONDS = 0.05
 
 REBUILD_HINT = "run `docsearch ingest --rebuild ...` to build it again"
@@ -126,7 +126,7 @@ class IndexLayout:
 
     def lexical(self, generation: int) -> Path:
         """The BM25 postings file of a generation."""
-        return self.root / f"lexical.{generation}.npz"
+        return self.root / f"lexical.{generation}.postings"
 
     def vector_generations(self) -> list[int]:
         """Generations that have a vector file in the directory, ascending."""

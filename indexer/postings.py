@@ -9,7 +9,7 @@ Words are cut like FTS5's `porter unicode61 remove_diacritics 2` tokenizer (`ter
 score is FTS5's BM25 (k1 = 1.2, b = 0.75, idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6),
 with N, n and the average length taken over the live passages, so rankings match FTS5's.
 
-`lexical.<g>.npz` holds generation g's postings; the writer keeps them in memory, applies
+`lexical.<g>.postings` holds generation g's postings; the writer keeps them in memory, applies
 the passages added and removed since the last checkpoint, and `generation.publish` writes the
 file before the commit that makes g current, like the vector file.
 """
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -193,11 +193,10 @@ class Postings:
         return [PassageHit(int(self.first[p]), int(self.last[p]), float(scores[p])) for p in best]
 
     def save(self, path: Path) -> None:
-        """Write to `path` atomically and durably (uncompressed .npz)."""
-        buffer = io.BytesIO()
-        np.savez(buffer, **{name: getattr(self, name) for name in _ARRAYS})
+        """Write to `path` atomically and durably (see `_encode_arrays` for the format)."""
+        data = _encode_arrays({name: getattr(self, name) for name in _ARRAYS})
         with atomic_path(path) as tmp:
-            tmp.write_bytes(buffer.getvalue())
+            tmp.write_bytes(data)
 
     @classmethod
     def load(cls, path: Path) -> Postings:
@@ -207,13 +206,57 @@ class Postings:
             FileNotFoundError: no file at `path`.
             ValueError: the file is not one `save` wrote.
         """
+        arrays: dict[str, Any] = _decode_arrays(path.read_bytes(), path)
         try:
-            with np.load(path, allow_pickle=False) as data:
-                return cls(**{name: data[name] for name in _ARRAYS})
-        except FileNotFoundError:
-            raise
-        except (OSError, KeyError, ValueError) as exc:
-            raise ValueError(f"{path} is not a readable lexical index: {exc}") from exc
+            return cls(**{name: arrays[name] for name in _ARRAYS})
+        except KeyError as exc:
+            raise ValueError(f"{path} is not a readable lexical index: no {exc}") from exc
+
+
+# The file: MAGIC, the header's length (uint64 little-endian), a JSON header naming each array's
+# dtype, shape and offset, then the raw arrays. Not .npy/.npz: NumPy parses their headers with
+# `ast.literal_eval`, and CPython 3.11 raises SystemError ("AST constructor recursion depth
+# mismatch") when two threads build ASTs at once, as a lexical worker loading postings and a
+# first query loading the encoder (or importing a module) did in CI.
+MAGIC = b"docsearch-postings-1\n"
+_ALIGN = 64
+
+
+def _encode_arrays(arrays: dict[str, npt.NDArray[np.generic]]) -> bytes:
+    layout: dict[str, dict[str, Any]] = {}
+    starts: dict[str, int] = {}
+    offset = 0
+    for name, array in arrays.items():
+        starts[name] = offset
+        layout[name] = {"dtype": array.dtype.str, "shape": list(array.shape), "offset": offset}
+        offset += -(-array.nbytes // _ALIGN) * _ALIGN
+    header = json.dumps(layout).encode()
+    body = bytearray(offset)
+    for name, array in arrays.items():
+        start = starts[name]
+        body[start : start + array.nbytes] = np.ascontiguousarray(array).tobytes()
+    return MAGIC + len(header).to_bytes(8, "little") + header + bytes(body)
+
+
+def _decode_arrays(data: bytes, path: Path) -> dict[str, npt.NDArray[np.generic]]:
+    try:
+        if not data.startswith(MAGIC):
+            raise ValueError("not a postings file")
+        size = int.from_bytes(data[len(MAGIC) : len(MAGIC) + 8], "little")
+        start = len(MAGIC) + 8
+        layout = json.loads(data[start : start + size])
+        body = start + size
+        return {
+            name: np.frombuffer(
+                data,
+                dtype=np.dtype(spec["dtype"]),
+                count=int(np.prod(spec["shape"])),
+                offset=body + spec["offset"],
+            ).reshape(spec["shape"])
+            for name, spec in layout.items()
+        }
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ValueError(f"{path} is not a readable lexical index: {exc}") from exc
 
 
 _T = TypeVar("_T", bound=np.generic)

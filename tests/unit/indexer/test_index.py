@@ -86,7 +86,12 @@ def assert_consistent(index: Index) -> None:
 
 
 def test_create_writes_a_self_describing_directory(index: Index) -> None:
-    assert files(index.root) == ["lexical.0.npz", "manifest.json", "vectors.0.faiss", "write.lock"]
+    assert files(index.root) == [
+        "lexical.0.postings",
+        "manifest.json",
+        "vectors.0.faiss",
+        "write.lock",
+    ]
     manifest = json.loads((index.root / "manifest.json").read_text())
     assert manifest == {
         "format_version": 1,
@@ -178,7 +183,12 @@ def test_checkpoint_makes_data_visible_and_durable(index: Index) -> None:
         add(writer, "/b.pdf", 2, seed=2, type_="pdf")
     assert index.counts() == (2, 5)
     assert (index.manifest.documents, index.manifest.sentences) == (2, 5)
-    assert files(index.root) == ["lexical.1.npz", "manifest.json", "vectors.1.faiss", "write.lock"]
+    assert files(index.root) == [
+        "lexical.1.postings",
+        "manifest.json",
+        "vectors.1.faiss",
+        "write.lock",
+    ]
     with Index.open(index.root) as reopened:
         assert reopened.counts() == (2, 5)
         assert reopened.manifest.generation == 1
@@ -212,7 +222,12 @@ def test_exception_in_the_block_discards_everything_since_the_checkpoint(index: 
         raise KeyError("boom")
     assert index.counts() == (1, 2)
     assert index.document("/lost.md") is None and index.document("/keep.md") is not None
-    assert files(index.root) == ["lexical.1.npz", "manifest.json", "vectors.1.faiss", "write.lock"]
+    assert files(index.root) == [
+        "lexical.1.postings",
+        "manifest.json",
+        "vectors.1.faiss",
+        "write.lock",
+    ]
     assert_consistent(index)
 
 
@@ -255,7 +270,12 @@ def test_a_checkpoint_without_changes_writes_nothing(index: Index) -> None:
     with index.writer() as writer:
         writer.checkpoint()
     assert index.manifest.generation == 0
-    assert files(index.root) == ["lexical.0.npz", "manifest.json", "vectors.0.faiss", "write.lock"]
+    assert files(index.root) == [
+        "lexical.0.postings",
+        "manifest.json",
+        "vectors.0.faiss",
+        "write.lock",
+    ]
 
 
 def test_add_document_validates_vectors(index: Index) -> None:
@@ -419,7 +439,7 @@ def test_stray_vector_files_are_ignored_and_cleaned_by_the_next_writer(index: In
         assert_consistent(reopened)
         with reopened.writer():
             pass
-    assert files(root) == ["lexical.1.npz", "manifest.json", "vectors.1.faiss", "write.lock"]
+    assert files(root) == ["lexical.1.postings", "manifest.json", "vectors.1.faiss", "write.lock"]
 
 
 def test_vector_count_mismatch_is_reported_as_corrupt(index: Index) -> None:
@@ -452,7 +472,12 @@ def test_failed_vector_write_keeps_the_previous_state(
             add(writer, "/b.md", 2, seed=2)
             writer.remove_document("/a.md")
     assert [d.path for d in index.documents()] == ["/a.md"]
-    assert files(index.root) == ["lexical.1.npz", "manifest.json", "vectors.1.faiss", "write.lock"]
+    assert files(index.root) == [
+        "lexical.1.postings",
+        "manifest.json",
+        "vectors.1.faiss",
+        "write.lock",
+    ]
     assert_consistent(index)
     with index.writer() as writer:  # and the index is writable again
         add(writer, "/b.md", 2, seed=2)
@@ -475,5 +500,10 @@ def test_failed_commit_keeps_the_previous_state(
         assert index.counts() == (0, 0)  # the writer's work so far is gone
         add(writer, "/c.md", 1, seed=3)  # and it goes on from the committed state
     assert [d.path for d in index.documents()] == ["/c.md"]
-    assert files(index.root) == ["lexical.1.npz", "manifest.json", "vectors.1.faiss", "write.lock"]
+    assert files(index.root) == [
+        "lexical.1.postings",
+        "manifest.json",
+        "vectors.1.faiss",
+        "write.lock",
+    ]
     assert_consistent(index)

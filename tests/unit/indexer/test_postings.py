@@ -102,14 +102,14 @@ def test_allowed_documents_and_k(connection: sa.Connection) -> None:
 
 def test_save_and_load_round_trip(connection: sa.Connection, tmp_path: Path) -> None:
     postings = Postings.build(MetadataStore(connection).passages_since(0))
-    postings.save(tmp_path / "lexical.3.npz")
-    loaded = Postings.load(tmp_path / "lexical.3.npz")
+    postings.save(tmp_path / "lexical.3.postings")
+    loaded = Postings.load(tmp_path / "lexical.3.postings")
     assert ranking(loaded.search(QUERIES[0], 5)) == ranking(postings.search(QUERIES[0], 5))
-    (tmp_path / "bad.npz").write_bytes(b"not numpy")
+    (tmp_path / "bad.postings").write_bytes(b"not a postings file")
     with pytest.raises(ValueError, match="not a readable lexical index"):
-        Postings.load(tmp_path / "bad.npz")
+        Postings.load(tmp_path / "bad.postings")
     with pytest.raises(FileNotFoundError):
-        Postings.load(tmp_path / "missing.npz")
+        Postings.load(tmp_path / "missing.postings")
 
 
 @pytest.mark.parametrize(
@@ -156,12 +156,12 @@ def test_index_keeps_postings_per_generation_and_follows_removals(tmp_path: Path
             for seed, (path, texts) in enumerate(DOCUMENTS.items()):
                 add_text(writer, path, texts, seed)
         generation = index.manifest.generation
-        assert (index.root / f"lexical.{generation}.npz").is_file()
+        assert (index.root / f"lexical.{generation}.postings").is_file()
         first = index.search_passages("tides moon", 10)
         assert first and index.sentences([first[0].first])[first[0].first].path == "/tides.md"
         with index.writer() as writer:
             writer.remove_document("/tides.md")
-        assert not (index.root / f"lexical.{generation}.npz").exists()
+        assert not (index.root / f"lexical.{generation}.postings").exists()
         paths = {
             index.sentences([h.first])[h.first].path
             for h in index.search_passages("tides moon", 10)
@@ -179,10 +179,10 @@ def test_an_index_without_postings_falls_back_to_fts5_and_gets_them_on_next_writ
                 add_text(writer, path, texts, seed)
         expected = ranking(index.search_passages(QUERIES[0], 10))
         generation = index.manifest.generation
-    (root / f"lexical.{generation}.npz").unlink()  # as written by an older docsearch
+    (root / f"lexical.{generation}.postings").unlink()  # as written by an older docsearch
     with Index.open(root) as index:
         assert ranking(index.search_passages(QUERIES[0], 10)) == expected  # FTS5
         with index.writer() as writer:
             writer.checkpoint()
-        assert (root / f"lexical.{generation + 1}.npz").is_file()
+        assert (root / f"lexical.{generation + 1}.postings").is_file()
         assert ranking(index.search_passages(QUERIES[0], 10)) == expected  # postings again
