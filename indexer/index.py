@@ -13,10 +13,11 @@ import contextlib
 import datetime
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Generic, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
@@ -44,20 +45,18 @@ from indexer.writer import IndexWriter, storage_errors
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 # A reader whose snapshot keeps losing the race against a fast writer gives up after this many.
 _MAX_SNAPSHOT_RETRIES = 20
 
 
 @dataclass(frozen=True)
-class _LoadedVectors:
-    generation: int
-    vectors: FaissIndex
+class _Loaded(Generic[T]):
+    """Something read from a generation's file, kept while that generation is current."""
 
-
-@dataclass(frozen=True)
-class _LoadedPostings:
     generation: int
-    postings: Postings | None  # None: an index from before postings; FTS5 ranks its passages
+    value: T
 
 
 class Index(MetadataReads):
@@ -77,8 +76,9 @@ class Index(MetadataReads):
         self._manifest = manifest
         self._engine = engine
         self._model = manifest_model(manifest)
-        self._loaded: _LoadedVectors | None = None
-        self._loaded_postings: _LoadedPostings | None = None
+        self._vectors: _Loaded[FaissIndex] | None = None
+        # None as value: an index from before postings; FTS5 ranks its passages.
+        self._postings: _Loaded[Postings | None] | None = None
         self._load_lock = threading.Lock()
         self._closed = False
 
@@ -275,61 +275,60 @@ class Index(MetadataReads):
 
     def _vectors_for(self, store: MetadataStore) -> FaissIndex:
         """Return the vectors of the generation committed in the store's snapshot."""
+
+        def load(generation: int) -> FaissIndex:
+            if read_model(store, self._model).fingerprint != self._model.fingerprint:
+                raise ModelChanged(
+                    f"the index at {self.root} was switched to another model since it was "
+                    "opened (by `docsearch tune`?); open it again"
+                )
+            _, sentences = store.counts()
+            # Mapped, not read: a query touches only the pages it searches, and opening a large
+            # index costs milliseconds instead of reading the whole file.
+            vectors = load_vectors(
+                self._layout, generation, self._manifest.faiss_factory, sentences, mmap=True
+            )
+            log.debug("loaded vectors of generation %d (%d)", generation, len(vectors))
+            return vectors
+
+        vectors: FaissIndex = self._for_snapshot(store, "_vectors", load)
+        return vectors
+
+    def _postings_for(self, store: MetadataStore) -> Postings | None:
+        """The BM25 postings of the generation committed in the store's snapshot."""
+        postings: Postings | None = self._for_snapshot(
+            store, "_postings", lambda generation: load_postings(self._layout, generation)
+        )
+        return postings
+
+    def _for_snapshot(self, store: MetadataStore, slot: str, load: Callable[[int], T]) -> T:
+        """What `load` reads for the generation committed in the store's snapshot, kept in the
+        attribute `slot` (a `_Loaded`) while that generation is the newest seen.
+
+        Raises:
+            IndexCorrupt: the generation's files stay missing over many new snapshots.
+        """
         for _ in range(_MAX_SNAPSHOT_RETRIES):
             generation = read_generation(store)
-            loaded = self._loaded
-            if loaded is not None and loaded.generation == generation:
-                return loaded.vectors
-            if loaded is not None and loaded.generation > generation:
+            cached: _Loaded[T] | None = getattr(self, slot)
+            if cached is not None and cached.generation == generation:
+                return cached.value
+            if cached is not None and cached.generation > generation:
                 store.connection.rollback()  # our snapshot is older than memory: take a new one
                 continue
             with self._load_lock:
-                loaded = self._loaded
-                if loaded is not None and loaded.generation == generation:
-                    return loaded.vectors
-                if read_model(store, self._model).fingerprint != self._model.fingerprint:
-                    raise ModelChanged(
-                        f"the index at {self.root} was switched to another model since it was "
-                        "opened (by `docsearch tune`?); open it again"
-                    )
-                _, sentences = store.counts()
+                cached = getattr(self, slot)
+                if cached is not None and cached.generation == generation:
+                    return cached.value  # another thread loaded it meanwhile
                 try:
-                    # Mapped, not read: a query touches only the pages it searches, and opening
-                    # a large index costs milliseconds instead of reading the whole file.
-                    vectors = load_vectors(
-                        self._layout, generation, self._manifest.faiss_factory, sentences, mmap=True
-                    )
+                    value = load(generation)
                 except FileNotFoundError:
                     # A writer committed a newer generation and deleted this file after our
                     # snapshot began; a new snapshot will name the newer file.
                     store.connection.rollback()
                     continue
-                self._loaded = _LoadedVectors(generation, vectors)
-                log.debug("loaded vectors of generation %d (%d)", generation, len(vectors))
-                return vectors
-        raise IndexCorrupt(
-            f"index at {self.root}: the vector file of the committed generation is missing; "
-            f"{REBUILD_HINT}"
-        )
-
-    def _postings_for(self, store: MetadataStore) -> Postings | None:
-        """The BM25 postings of the generation committed in the store's snapshot."""
-        for _ in range(_MAX_SNAPSHOT_RETRIES):
-            generation = read_generation(store)
-            loaded = self._loaded_postings
-            if loaded is not None and loaded.generation == generation:
-                return loaded.postings
-            with self._load_lock:
-                loaded = self._loaded_postings
-                if loaded is not None and loaded.generation == generation:
-                    return loaded.postings
-                try:
-                    postings = load_postings(self._layout, generation)
-                except FileNotFoundError:  # a writer moved on and deleted it: new snapshot
-                    store.connection.rollback()
-                    continue
-                self._loaded_postings = _LoadedPostings(generation, postings)
-                return postings
+                setattr(self, slot, _Loaded(generation, value))
+                return value
         raise IndexCorrupt(
             f"index at {self.root}: the files of the committed generation are missing; "
             f"{REBUILD_HINT}"
@@ -387,7 +386,7 @@ class Index(MetadataReads):
     def close(self) -> None:
         """Release the database connections and the vectors in memory."""
         self._closed = True
-        self._loaded, self._loaded_postings = None, None
+        self._vectors, self._postings = None, None
         self._engine.dispose()
 
     def __enter__(self) -> Index:
