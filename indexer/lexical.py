@@ -19,7 +19,6 @@ and quotes each one.
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import unicodedata
@@ -30,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import sqlalchemy as sa
+
+from indexer.porter import stem
 
 PASSAGE_FTS_TABLE = "passages_fts"
 # Porter stemming on top of unicode61 (case and accent folding), so "tides" finds "tide".
@@ -268,26 +269,23 @@ def best_sentences(
 class SentenceScorer:
     """BM25 of a few sentences against a query, with statistics taken over those sentences.
 
-    Only for choosing which sentence of a matched passage to show: words are folded like
-    FTS5's `unicode61 remove_diacritics` and reduced by a light suffix stripper (close to, not
-    equal to, FTS5's porter stemmer).
+    Only for choosing which sentence of a matched passage to show; words become terms as in
+    the passage ranking (`query_terms`, `terms`: folded, Porter-stemmed).
     """
 
     K1 = 1.2
     B = 0.75
 
     def __init__(self, query: str) -> None:
-        words = [w for w in fold_words(query) if w not in STOP_WORDS] or fold_words(query)
-        self.terms = list(dict.fromkeys(light_stem(w) for w in words))[:MAX_QUERY_TERMS]
+        self.terms = query_terms(query)
 
     def scores(self, texts: dict[int, str]) -> dict[int, float]:
         """sentence id -> BM25 score, for the sentences holding at least one query term."""
         if not texts:
             return {}
         terms = set(self.terms)
-        # A stem is a substring of the folded words it comes from ("studi" of "studies"), so
-        # sentences without any such substring need no tokenizing (most of a passage's).
-        probes = [t[:-1] if t.endswith("y") else t for t in self.terms]
+        # Sentences without any term's probe need no tokenizing (most of a passage's).
+        probes = [probe(t) for t in self.terms]
         lengths: dict[int, int] = {}
         counts: dict[int, Counter[str]] = {}
         for i, text in texts.items():
@@ -297,7 +295,7 @@ class SentenceScorer:
                 continue
             words = _WORD.findall(folded)
             lengths[i] = len(words)
-            found = Counter(s for s in map(light_stem, words) if s in terms)
+            found = Counter(s for s in map(stem, words) if s in terms)
             if found:
                 counts[i] = found
         average = max(1.0, sum(lengths.values()) / len(texts))
@@ -328,24 +326,22 @@ def fold_words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
-@functools.lru_cache(maxsize=65536)
-def light_stem(word: str) -> str:
-    """Fold plural and -ed/-ing forms and a final "e" together ("tides", "tide" -> "tid")."""
-    if len(word) <= 3:
-        return word
-    if word.endswith("sses"):
-        word = word[:-2]
-    elif word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ing", "ed"):
-        stem = word[: -len(suffix)]
-        if word.endswith(suffix) and len(stem) >= 3 and any(v in stem for v in "aeiouy"):
-            word = stem[:-1] if stem[-1] == stem[-2] and stem[-1] not in "lsz" else stem
-            break
-    if word.endswith("i"):
-        word = word[:-1] + "y"
-    if word.endswith("e") and len(word) > 3:
-        word = word[:-1]
-    return word
+def terms(text: str) -> list[str]:
+    """The indexed terms of `text`, in order: folded words, Porter-stemmed."""
+    return [stem(word) for word in fold_words(text)]
+
+
+def query_terms(text: str) -> list[str]:
+    """Distinct terms of a query, stop words left out unless nothing else is left."""
+    words = fold_words(text)
+    kept = [w for w in words if w not in STOP_WORDS] or words
+    return list(dict.fromkeys(stem(w) for w in kept))[:MAX_QUERY_TERMS]
+
+
+def probe(term: str) -> str:
+    """A substring of every folded word whose stem is `term`.
+
+    Porter rewrites at most the last two letters of what it keeps ("capability" -> "capabl",
+    "eyed" -> "ei", "hoping" -> "hope"), so the rest is the start of the word itself.
+    """
+    return term[: max(1, len(term) - 2)]

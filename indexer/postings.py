@@ -29,8 +29,7 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.atomic import atomic_path
-from indexer.lexical import MAX_QUERY_TERMS, STOP_WORDS, PassageHit, fold_words
-from indexer.porter import stem
+from indexer.lexical import PassageHit, query_terms, terms
 
 K1 = 1.2
 B = 0.75
@@ -46,18 +45,6 @@ class PassageText:
     first: int
     last: int
     text: str
-
-
-def terms(text: str) -> list[str]:
-    """The indexed terms of `text`, in order: folded words, Porter-stemmed."""
-    return [stem(word) for word in fold_words(text)]
-
-
-def query_terms(text: str) -> list[str]:
-    """Distinct terms of a query, stop words left out unless nothing else is left."""
-    words = fold_words(text)
-    kept = [w for w in words if w not in STOP_WORDS] or words
-    return list(dict.fromkeys(stem(w) for w in kept))[:MAX_QUERY_TERMS]
 
 
 @functools.lru_cache(maxsize=200_000)

@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 
 from indexer import DocumentRecord, Index, SentenceRecord, lexical
+from indexer.lexical import query_terms
 from indexer.porter import stem
-from indexer.postings import Postings, query_terms
+from indexer.postings import Postings
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore
 from tests.unit.indexer.test_index import create, unit_vectors
