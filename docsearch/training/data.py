@@ -106,6 +106,9 @@ def load_sources(data_dir: Path) -> tuple[dict[str, list[str]], list[Pair]]:
         sci += [row["question"], *sentences, *sentences_of(row["long_answer"])]
         pairs += [Pair(row["question"], s, "pubmedqa") for s in sentences[:4]]
         pairs.append(Pair(row["question"], _clean(row["long_answer"]), "pubmedqa"))
+        # The last sentence of the conclusion as a claim, and the results it rests on.
+        for claim in sentences_of(row["long_answer"])[-1:]:
+            pairs += [Pair(claim, s, "pubmedqa_claim") for s in sentences[-3:]]
     for row in dev_split(_jsonl(data_dir / "arxiv_cs_abstracts.jsonl.gz"), train=True):
         title, sentences = _clean(row["title"]), sentences_of(row["abstract"])
         sci += [title, *sentences]

@@ -49,6 +49,16 @@ def test_pair_sampler_respects_the_mix_and_unique_anchors() -> None:
     assert len({p.anchor for p in batch}) == 20
 
 
+def test_opt_in_pair_source_is_drawn_only_when_named_and_leaves_other_draws_unchanged() -> None:
+    pairs = [Pair(f"q{i}", f"p{i}", "pubmedqa") for i in range(50)]
+    pairs += [Pair(f"s{i}", f"t{i}", "snli") for i in range(50)]
+    claims = [Pair(f"c{i}", f"e{i}", "pubmedqa_claim") for i in range(50)]
+    before = PairSampler(pairs, {}, seed=3).sample(30)
+    assert PairSampler(pairs + claims, {}, seed=3).sample(30) == before
+    named = PairSampler(pairs + claims, {"pubmedqa_claim": 1.0}, seed=3).sample(30)
+    assert any(p.source == "pubmedqa_claim" for p in named)
+
+
 def test_train_config_rejects_unknown_keys(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("steps = 10\nstepz = 3\n")
