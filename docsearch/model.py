@@ -62,6 +62,10 @@ class BiGRUEncoder(nn.Module):
         Returns:
             float32[batch, out_dim] unit-norm sentence vectors.
         """
+        return nn.functional.normalize(self.projected(ids, lengths), dim=-1)
+
+    def projected(self, ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """`forward` before the L2 normalisation: float32[batch, out_dim]."""
         x = self.embed(ids)  # (batch, seq, embed)
         # Packing keeps the backward direction from reading padding, so a sentence encodes the
         # same alone and inside a batch.
@@ -77,7 +81,7 @@ class BiGRUEncoder(nn.Module):
         if self.config.pooling == "meanmax":
             masked = h.masked_fill(mask == 0, float("-inf"))
             pooled = torch.cat([pooled, masked.max(1).values], dim=-1)  # (batch, 4*hidden)
-        return nn.functional.normalize(self.project(pooled), dim=-1)  # (batch, out_dim)
+        return self.project(pooled)  # type: ignore[no-any-return]
 
 
 def save_model(model: BiGRUEncoder, tokenizer_bytes: bytes, directory: Path) -> None:

@@ -1,9 +1,10 @@
-"""Reproduce the shipped encoder: `python -m docsearch.training {teacher,train,finetune}`.
+"""Reproduce the shipped encoder: `python -m docsearch.training {teacher,train,whiten,finetune}`.
 
 python -m docsearch.training teacher --config configs/default.toml   # cache teacher vectors
 python -m docsearch.training train --config configs/attempt-distill-only.toml --out STAGE1_DIR
 python -m docsearch.training train --config configs/default.toml --out DIR   # starts from STAGE1
 (configs/default.toml names stage 1's model in `init_from`: ~/.cache/docsearch/runs/distill-only)
+python -m docsearch.training whiten --config configs/default.toml --model DIR/model --out OUT
 python -m docsearch.training finetune --pairs my_pairs.jsonl --out DIR
 """
 
@@ -171,6 +172,37 @@ def finetune(
     rows = read_pairs(pairs_path)
     model_dir = run(rows, out_dir, base_dir=base_dir, steps=steps, batch_size=batch_size, lr=lr)
     click.echo(str(model_dir))
+
+
+@main.command()
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, path_type=Path), required=True
+)
+@click.option("--model", "model_dir", type=click.Path(exists=True, path_type=Path), required=True)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--texts", "n_texts", default=20_000, show_default=True)
+def whiten(config_path: Path, model_dir: Path, out_dir: Path, n_texts: int) -> None:
+    """Whiten a trained model (see docsearch/training/whitening.py) into OUT.
+
+    The statistics come from N texts of the config's training pool (seeded).
+    """
+    from docsearch.model import load_model, save_model
+    from docsearch.model_config import TOKENIZER_FILE
+    from docsearch.tokenizer import Tokenizer
+    from docsearch.training.data import build_pool, load_sources
+    from docsearch.training.whitening import fit_whitening, fold_whitening, projections
+
+    config = TrainConfig.from_toml(config_path)
+    sources, _ = load_sources(_expand(config.data_dir))
+    pool = build_pool(sources, seed=config.seed)
+    random.Random(config.seed).shuffle(pool)
+    model = load_model(model_dir)
+    tokenizer_bytes = (model_dir / TOKENIZER_FILE).read_bytes()
+    vectors = projections(model, Tokenizer.load(model_dir / TOKENIZER_FILE), pool[:n_texts])
+    fold_whitening(model, *fit_whitening(vectors))
+    save_model(model, tokenizer_bytes, out_dir)
+    log.info("whitened on %d texts", len(vectors))
+    click.echo(str(out_dir))
 
 
 if __name__ == "__main__":
