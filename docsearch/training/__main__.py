@@ -181,7 +181,12 @@ def finetune(
 @click.option("--model", "model_dir", type=click.Path(exists=True, path_type=Path), required=True)
 @click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
 @click.option("--texts", "n_texts", default=20_000, show_default=True)
-def whiten(config_path: Path, model_dir: Path, out_dir: Path, n_texts: int) -> None:
+@click.option(
+    "--strength", type=float, default=None, help="0: centre only, 1: full (default: STRENGTH)."
+)
+def whiten(
+    config_path: Path, model_dir: Path, out_dir: Path, n_texts: int, strength: float | None
+) -> None:
     """Whiten a trained model (see docsearch/training/whitening.py) into OUT.
 
     The statistics come from N texts of the config's training pool (seeded).
@@ -190,7 +195,7 @@ def whiten(config_path: Path, model_dir: Path, out_dir: Path, n_texts: int) -> N
     from docsearch.model_config import TOKENIZER_FILE
     from docsearch.tokenizer import Tokenizer
     from docsearch.training.data import build_pool, load_sources
-    from docsearch.training.whitening import fit_whitening, fold_whitening, projections
+    from docsearch.training.whitening import STRENGTH, fit_whitening, fold_whitening, projections
 
     config = TrainConfig.from_toml(config_path)
     sources, _ = load_sources(_expand(config.data_dir))
@@ -199,7 +204,7 @@ def whiten(config_path: Path, model_dir: Path, out_dir: Path, n_texts: int) -> N
     model = load_model(model_dir)
     tokenizer_bytes = (model_dir / TOKENIZER_FILE).read_bytes()
     vectors = projections(model, Tokenizer.load(model_dir / TOKENIZER_FILE), pool[:n_texts])
-    fold_whitening(model, *fit_whitening(vectors))
+    fold_whitening(model, *fit_whitening(vectors, STRENGTH if strength is None else strength))
     save_model(model, tokenizer_bytes, out_dir)
     log.info("whitened on %d texts", len(vectors))
     click.echo(str(out_dir))

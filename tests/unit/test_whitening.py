@@ -27,10 +27,19 @@ def test_whitened_sample_has_zero_mean_and_identity_covariance() -> None:
     rng = np.random.default_rng(0)
     # Strongly anisotropic: one direction 30x wider than another, and off-centre.
     data = rng.normal(size=(4000, 3)) @ np.array([[30.0, 0, 0], [2, 1, 0], [0, 0, 5]]) + 7.0
-    mean, matrix = fit_whitening(data)
+    mean, matrix = fit_whitening(data, strength=1.0)
     white = (data - mean) @ matrix
     assert np.allclose(white.mean(0), 0.0, atol=1e-9)
     assert np.allclose(np.cov(white.T), np.eye(3), atol=1e-6)
+
+
+def test_partial_whitening_shrinks_the_spread_of_variances_by_the_strength() -> None:
+    rng = np.random.default_rng(0)
+    data = rng.normal(size=(20000, 2)) * np.array([10.0, 1.0])  # variances 100 and 1
+    for strength, ratio in ((0.0, 100.0), (0.5, 10.0), (0.75, 100**0.25)):
+        mean, matrix = fit_whitening(data, strength)
+        variances = np.sort(np.var((data - mean) @ matrix, axis=0))
+        assert variances[1] / variances[0] == pytest.approx(ratio, rel=0.05)
 
 
 def test_fitting_needs_more_samples_than_dimensions() -> None:
