@@ -3,8 +3,9 @@
 python -m docsearch.training teacher --config configs/default.toml   # cache teacher vectors
 python -m docsearch.training train --config configs/attempt-distill-only.toml --out STAGE1_DIR
 python -m docsearch.training train --config configs/default.toml --out DIR   # starts from STAGE1
-(configs/default.toml names stage 1's model in `init_from`: ~/.cache/docsearch/runs/distill-only)
-python -m docsearch.training whiten --config configs/default.toml --model DIR/model --out OUT
+python -m docsearch.training train --config configs/attempt-claims.toml --out DIR3  # from DIR
+python -m docsearch.training whiten --config configs/default.toml --model DIR3/model --out OUT
+(`init_from` in each config names the model it starts from, under ~/.cache/docsearch/runs)
 python -m docsearch.training finetune --pairs my_pairs.jsonl --out DIR
 """
 

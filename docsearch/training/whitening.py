@@ -3,16 +3,17 @@
 A distilled student's vectors crowd into a few directions, so cosine similarity is dominated by
 what all sentences share. Subtracting the mean and rescaling every principal direction to unit
 variance (Su et al. 2021, "Whitening sentence representations"), here only part of the way
-(`STRENGTH`), fixes that. The statistics come
-from the projections (before L2 normalisation) of a sample of training texts, and the transform
-is folded into the final linear layer, so the model's files, its size and its speed do not
-change:
+(`STRENGTH`), fixes that. The statistics come from the projections (before L2 normalisation) of
+a sample of training texts, and the transform is folded into the final linear layer, so the
+model's files, its size and its speed do not change:
 
     z = M^T (A p + c - mean) = (M^T A) p + M^T (c - mean)
 
-Measured on the development sets (benchmarks/RESULTS.md): it raised STS-B dev and every dense
-retrieval dev score of bigru-minilm-v2. Training that continues from a whitened model with
-distillation pulls it back towards the teacher's space; start such runs from the unwhitened one.
+Measured on the development sets (model card of bigru-minilm-v3): it raised STS-B dev and every
+dense retrieval dev score of bigru-minilm-v2; vectors spread evenly need more IVF lists probed
+for the same recall (benchmarks/RESULTS.md, query latency). Training that continues from a
+whitened model with distillation pulls it back towards the teacher's space; start such runs from
+the unwhitened one.
 """
 
 from __future__ import annotations
