@@ -341,7 +341,12 @@ def query_terms(text: str) -> list[str]:
 def probe(term: str) -> str:
     """A substring of every folded word whose stem is `term`.
 
-    Porter rewrites at most the last two letters of what it keeps ("capability" -> "capabl",
-    "eyed" -> "ei", "hoping" -> "hope"), so the rest is the start of the word itself.
+    What Porter writes at the end of a stem that the word itself may not hold is a final "e"
+    or "i" ("hoping" -> "hope", "say" -> "sai") and the "l" of "bl" ("capability" -> "capabl");
+    without those, the stem is the start of the word.
     """
-    return term[: max(1, len(term) - 2)]
+    if term.endswith(("e", "i")):
+        term = term[:-1]
+    if term.endswith("bl"):
+        term = term[:-1]
+    return term
