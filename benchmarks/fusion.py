@@ -150,8 +150,8 @@ def theoretical_min_max(dense_weight: float) -> Callable:
             for doc in d.keys() | lex.keys()
         }
         ranked = sorted(score, key=lambda doc: -score[doc])
-        shown = {**{doc: i for doc, (i, _) in best_lexical.items()}}
-        shown.update({doc: i for doc, (i, _) in best_dense.items() if doc not in shown})
+        shown = {doc: i for doc, (i, _) in best_dense.items()}
+        shown.update({doc: i for doc, (i, _) in best_lexical.items()})  # lexical's sentence first
         return _documents([(shown[doc], 0.0) for doc in ranked], sentences)
 
     return fuse
