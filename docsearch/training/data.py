@@ -27,11 +27,16 @@ _GCIDE_NOISE = re.compile(r"\\[^\\]*\\|\[[^\]]*\]|\{|\}|--[A-Z][\w. ]*")
 
 @dataclass(frozen=True)
 class Pair:
-    """Two texts that should land close to each other; `source` names the data set."""
+    """Two texts that should land close to each other; `source` names the data set.
+
+    `negative`, where the data has one, is a text that looks close to `anchor` but must not
+    land close to it (an SNLI contradiction of the same premise); empty otherwise.
+    """
 
     anchor: str
     positive: str
     source: str
+    negative: str = ""
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -89,6 +94,19 @@ def dev_split(rows: Iterator[dict[str, Any]], *, train: bool) -> list[dict[str, 
     return items[:-DEV_ROWS] if train else items[-DEV_ROWS:]
 
 
+def snli_hard_triples(by_premise: dict[str, dict[str, str]]) -> list[Pair]:
+    """(premise, entailed hypothesis, contradicting hypothesis) for premises that have both.
+
+    Args:
+        by_premise: premise -> label ("entailment", "contradiction", ...) -> first hypothesis.
+    """
+    return [
+        Pair(premise, labels["entailment"], "snli_hard", negative=labels["contradiction"])
+        for premise, labels in by_premise.items()
+        if "entailment" in labels and "contradiction" in labels
+    ]
+
+
 def load_sources(data_dir: Path) -> tuple[dict[str, list[str]], list[Pair]]:
     """Read every R training set: texts per source (for the pool) and natural pairs.
 
@@ -134,12 +152,15 @@ def load_sources(data_dir: Path) -> tuple[dict[str, list[str]], list[Pair]]:
     texts["debian"] = debian
 
     snli: list[str] = []
+    by_premise: dict[str, dict[str, str]] = {}
     for row in _jsonl(data_dir / "snli_devtest_pairs.jsonl.gz"):
         premise, hypothesis = _clean(row["premise"]), _clean(row["hypothesis"])
         snli += [premise, hypothesis]
         if row["label"] == "entailment":
             pairs.append(Pair(premise, hypothesis, "snli"))
+        by_premise.setdefault(premise, {}).setdefault(row["label"], hypothesis)
     texts["snli"] = list(dict.fromkeys(snli))
+    pairs += snli_hard_triples(by_premise)
 
     dictionary: list[str] = []
     for name in ("gcide_entries", "foldoc_entries", "jargon_entries"):

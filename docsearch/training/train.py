@@ -100,7 +100,7 @@ def pad_batch(rows: list[list[int]], max_tokens: int) -> tuple[torch.Tensor, tor
 
 # Pair sources added after bigru-minilm-v2 are drawn only when a config's pair_mix names them,
 # so the recipes of earlier models (which do not) still draw exactly the same batches.
-OPT_IN_SOURCES = frozenset({"pubmedqa_claim"})
+OPT_IN_SOURCES = frozenset({"pubmedqa_claim", "snli_hard"})
 
 
 class PairSampler:
@@ -123,8 +123,9 @@ class PairSampler:
         while len(out) < n:
             source = self.rng.choices(self.sources, self.probs)[0]
             pair = self.rng.choice(self.by_source[source])
-            if pair.anchor not in seen and pair.positive not in seen:
-                seen.update((pair.anchor, pair.positive))
+            texts = [pair.anchor, pair.positive] + ([pair.negative] if pair.negative else [])
+            if not seen.intersection(texts):
+                seen.update(texts)
                 out.append(pair)
         return out
 
@@ -209,12 +210,9 @@ def train(
                 student = model(ids.to(device), lengths.to(device))
                 loss = distill(student, teacher_t[index].to(device))
                 if sampler is not None and config.pair_weight > 0:
-                    batch = sampler.sample(config.pair_batch_size)
-                    rows = tokenizer.encode([p.anchor for p in batch] + [p.positive for p in batch])
-                    ids, lengths = pad_batch(rows, config.train_max_tokens)
-                    both = model(ids.to(device), lengths.to(device))
-                    half = len(batch)
-                    loss = loss + config.pair_weight * pair_loss(both[:half], both[half:])
+                    loss = loss + config.pair_weight * _pair_batch_loss(
+                        model, sampler.sample(config.pair_batch_size), tokenizer, config, pair_loss
+                    )
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -238,6 +236,27 @@ def train(
                 _save_checkpoint(checkpoint, model, optimizer, step, best)
     _save_checkpoint(checkpoint, model, optimizer, step, best)
     return out_dir / "best"
+
+
+def _pair_batch_loss(
+    model: BiGRUEncoder,
+    batch: list[Pair],
+    tokenizer: Tokenizer,
+    config: TrainConfig,
+    pair_loss: PairLoss,
+) -> torch.Tensor:
+    """InfoNCE over one pair batch; the hard negatives of the pairs that have one join the
+    in-batch negatives of every anchor."""
+    negatives = [p.negative for p in batch if p.negative]
+    rows = tokenizer.encode([p.anchor for p in batch] + [p.positive for p in batch] + negatives)
+    ids, lengths = pad_batch(rows, config.train_max_tokens)
+    device = next(model.parameters()).device
+    vectors = model(ids.to(device), lengths.to(device))
+    n = len(batch)
+    loss: torch.Tensor = pair_loss(
+        vectors[:n], vectors[n : 2 * n], vectors[2 * n :] if negatives else None
+    )
+    return loss
 
 
 def _evaluate(model: BiGRUEncoder, evaluate: object) -> float | None:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from docsearch.training.data import Pair, batches, build_pool, sentences_of
+from docsearch.training.data import Pair, batches, build_pool, sentences_of, snli_hard_triples
 from docsearch.training.evaluation import ndcg_at_k, spearman
 from docsearch.training.train import PairSampler, TrainConfig, pad_batch
 
@@ -198,3 +198,38 @@ def test_a_run_can_start_from_a_model(tmp_path: Path, tiny_model_dir: Path) -> N
     started = load_model(out)
     for name, tensor in start.state_dict().items():
         assert torch.equal(started.state_dict()[name], tensor), name
+
+
+def test_snli_hard_triples_pair_an_entailment_with_a_contradiction_of_the_same_premise() -> None:
+    by_premise = {
+        "A dog runs.": {"entailment": "An animal moves.", "contradiction": "A cat sleeps."},
+        "A man sings.": {"entailment": "Someone sings.", "neutral": "A man sings well."},
+    }
+    assert snli_hard_triples(by_premise) == [
+        Pair("A dog runs.", "An animal moves.", "snli_hard", negative="A cat sleeps.")
+    ]
+
+
+def test_hard_negative_source_is_opt_in_and_its_texts_stay_unique_in_a_batch() -> None:
+    pairs = [Pair(f"q{i}", f"p{i}", "pubmedqa") for i in range(50)]
+    hard = [Pair(f"h{i}", f"e{i}", "snli_hard", negative=f"c{i % 5}") for i in range(50)]
+    assert PairSampler(pairs + hard, {}, seed=1).sample(30) == PairSampler(pairs, {}, 1).sample(30)
+    batch = PairSampler(pairs + hard, {"snli_hard": 1.0, "pubmedqa": 0.0}, seed=1).sample(5)
+    assert sorted(p.negative for p in batch) == [f"c{i}" for i in range(5)]
+
+
+def test_hard_negatives_join_the_candidates_of_the_pair_loss(tiny_model_dir: Path) -> None:
+    from docsearch.model import load_model
+    from docsearch.tokenizer import Tokenizer
+    from docsearch.training.losses import PairLoss
+    from docsearch.training.train import _pair_batch_loss
+
+    model = load_model(tiny_model_dir).eval()
+    tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
+    plain = [Pair("the cat sat", "a cat was sitting", "snli"), Pair("rain fell", "it rained", "x")]
+    hard = [plain[0], Pair("rain fell", "it rained", "x", negative="the sun shone")]
+    with torch.no_grad():
+        without = _pair_batch_loss(model, plain, tokenizer, TrainConfig(), PairLoss())
+        with_negative = _pair_batch_loss(model, hard, tokenizer, TrainConfig(), PairLoss())
+    # One more candidate in the anchor -> candidates direction can only raise InfoNCE.
+    assert float(with_negative) > float(without)
