@@ -188,9 +188,10 @@ def fetch_size(k: int) -> int:
 
 def dense_candidates(
     index: Index, query_vector: np.ndarray, k: int, restriction: Restriction
-) -> list[tuple[int, float]]:
-    """(sentence id, cosine) of the sentences nearest to the query vector, best first."""
-    return index.search_vectors(
+) -> list[tuple[int, int, float]]:
+    """(sentence id, document id, cosine) of the sentences nearest to the query vector, best
+    first."""
+    return index.nearest_sentences(
         query_vector[None, :], fetch_size(k), allowed_ids=restriction.sentence_ids
     )[0]
 
@@ -219,7 +220,7 @@ def lexical_candidates(
 def rank(
     index: Index,
     query: str,
-    dense: list[tuple[int, float]],
+    nearest: list[tuple[int, int, float]],
     passages: list[PassageHit],
     *,
     k: int,
@@ -230,8 +231,10 @@ def rank(
 
     A lexical passage stands for its first sentence until it is shown (`_show_best_sentence`).
     """
+    dense = [(i, score) for i, _, score in nearest]
     lexical = [(p.first, p.score) for p in passages]
-    document_of = index.document_ids([i for i, _ in dense] + [i for i, _ in lexical])
+    document_of = {i: document for i, document, _ in nearest}
+    document_of.update((p.first, p.document) for p in passages)
     if mode == "hybrid":
         ranked = fuse(dense, lexical, document_of)
     else:
@@ -290,7 +293,7 @@ def search(
         for q in (queries if mode != "dense" else [])
     ]
     try:
-        dense: list[list[tuple[int, float]]] = [[] for _ in queries]
+        dense: list[list[tuple[int, int, float]]] = [[] for _ in queries]
         if mode != "lexical":
             vectors = encode(list(queries))
             dense = [dense_candidates(index, v, k, restriction) for v in vectors]

@@ -355,14 +355,33 @@ class Index(MetadataReads):
         Raises:
             ValueError: `queries` is not a C-contiguous float32[q, dim], or k < 1.
         """
+        found = self.nearest_sentences(queries, k, allowed_ids=allowed_ids)
+        return [[(i, score) for i, _, score in row] for row in found]
+
+    def nearest_sentences(
+        self,
+        queries: VectorArray,
+        k: int,
+        *,
+        allowed_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[list[tuple[int, int, float]]]:
+        """`search_vectors` with each sentence's document: (sentence id, document id, score).
+
+        The document comes from the same SQL query that drops ids deleted since the vectors
+        were read, so a caller that groups hits by document needs no second lookup.
+        """
         check_vectors("queries", queries, self._manifest.dim)
         allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
         with self._reading() as store:
             vectors = self._vectors_for(store)
             scores, ids = vectors.search(queries, k, allowed)
-            live = store.existing_sentence_ids(ids[ids >= 0])
+            document_of = store.document_ids(ids[ids >= 0])
         return [
-            [(int(i), float(s)) for s, i in zip(row_scores, row_ids, strict=True) if int(i) in live]
+            [
+                (int(i), document_of[int(i)], float(s))
+                for s, i in zip(row_scores, row_ids, strict=True)
+                if int(i) in document_of
+            ]
             for row_scores, row_ids in zip(scores, ids, strict=True)
         ]
 

@@ -174,10 +174,11 @@ def to_match_expression(user_text: str) -> str | None:
 
 @dataclass(frozen=True)
 class PassageHit:
-    """A passage that matched: its sentences are the ids `first`..`last` of one document."""
+    """A passage that matched: its sentences are the ids `first`..`last` of document `document`."""
 
     first: int
     last: int
+    document: int
     score: float  # -bm25, higher is better
     # The sentence to show for the passage, once `best_sentences` has been asked (else None).
     shown: int | None = None
@@ -220,18 +221,22 @@ def search_passages(
         statement = _TOP_PASSAGES_OF_DOCUMENTS
         params["document_ids"] = json.dumps(document_ids)
     rows = connection.execute(statement, params).all()
-    return [PassageHit(int(first), int(last), -float(rank)) for first, last, rank in rows]
+    return [
+        PassageHit(int(first), int(last), int(document), -float(rank))
+        for first, last, document, rank in rows
+    ]
 
 
 _TOP_PASSAGES = sa.text(
-    f"""SELECT p.first_sentence_id, p.last_sentence_id, top.rank
+    f"""SELECT p.first_sentence_id, p.last_sentence_id, p.document_id, top.rank
         FROM (SELECT rowid, bm25({PASSAGE_FTS_TABLE}) AS rank FROM {PASSAGE_FTS_TABLE}
               WHERE {PASSAGE_FTS_TABLE} MATCH :expression ORDER BY rank LIMIT :k) AS top
         JOIN passages p ON p.id = top.rowid
         ORDER BY top.rank"""
 )
 _TOP_PASSAGES_OF_DOCUMENTS = sa.text(
-    f"""SELECT p.first_sentence_id, p.last_sentence_id, bm25({PASSAGE_FTS_TABLE}) AS rank
+    f"""SELECT p.first_sentence_id, p.last_sentence_id, p.document_id,
+               bm25({PASSAGE_FTS_TABLE}) AS rank
         FROM {PASSAGE_FTS_TABLE} JOIN passages p ON p.id = {PASSAGE_FTS_TABLE}.rowid
         WHERE {PASSAGE_FTS_TABLE} MATCH :expression
           AND p.document_id IN (SELECT value FROM json_each(:document_ids))

@@ -177,7 +177,12 @@ class Postings:
         if candidates.size > k:
             candidates = candidates[np.argpartition(-scores[candidates], k - 1)[:k]]
         best = candidates[np.lexsort((candidates, -scores[candidates]))]
-        return [PassageHit(int(self.first[p]), int(self.last[p]), float(scores[p])) for p in best]
+        return [
+            PassageHit(
+                int(self.first[p]), int(self.last[p]), int(self.document[p]), float(scores[p])
+            )
+            for p in best
+        ]
 
     def save(self, path: Path) -> None:
         """Write to `path` atomically and durably (see `_encode_arrays` for the format)."""

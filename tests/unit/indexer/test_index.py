@@ -266,6 +266,18 @@ def test_remove_document(index: Index) -> None:
     assert_consistent(index)
 
 
+def test_nearest_sentences_name_each_hit_s_document(index: Index) -> None:
+    with index.writer() as writer:
+        a = add(writer, "/a.md", 3, seed=1)
+        add(writer, "/b.md", 2, seed=2)
+    hits = index.nearest_sentences(a[:1], 5)[0]
+    rows = index.sentences([i for i, _, _ in hits])
+    assert len(hits) == 5
+    assert all(rows[i].document_id == document for i, document, _ in hits)
+    assert hits[0][2] == pytest.approx(1.0, abs=1e-5)
+    assert [(i, s) for i, _, s in hits] == index.search_vectors(a[:1], 5)[0]
+
+
 def test_a_checkpoint_without_changes_writes_nothing(index: Index) -> None:
     with index.writer() as writer:
         writer.checkpoint()

@@ -61,8 +61,8 @@ def connection(tmp_path: Path) -> Iterator[sa.Connection]:
     engine.dispose()
 
 
-def ranking(hits: list[lexical.PassageHit]) -> list[tuple[int, int, float]]:
-    return [(h.first, h.last, round(h.score, 4)) for h in hits]
+def ranking(hits: list[lexical.PassageHit]) -> list[tuple[int, int, int, float]]:
+    return [(h.first, h.last, h.document, round(h.score, 4)) for h in hits]
 
 
 @pytest.mark.parametrize("query", QUERIES)
