@@ -157,6 +157,40 @@ def theoretical_min_max(dense_weight: float) -> Callable:
     return fuse
 
 
+def z_score(dense_weight: float) -> Callable:
+    """Convex fusion of standardised scores: each ranking's document scores minus their mean,
+    over their standard deviation (over the candidates); a document missing from a ranking gets
+    that ranking's lowest standardised score. Unlike min-max, one outlier does not squeeze the
+    other candidates together."""
+    from docsearch.search import _best_per_document
+
+    def part(best: dict[int, tuple[int, float]]) -> dict[int, float]:
+        scores = np.array([score for _, score in best.values()], dtype=np.float64)
+        spread = float(scores.std()) if len(scores) > 1 else 0.0
+        centre = float(scores.mean()) if len(scores) else 0.0
+        return {
+            doc: (score - centre) / spread if spread > 0 else 0.0
+            for doc, (_, score) in best.items()
+        }
+
+    def fuse(dense, lexical, sentences):
+        document_of = {i: s.document_id for i, s in sentences.items()}
+        best_dense = _best_per_document(dense, document_of)
+        best_lexical = _best_per_document(lexical, document_of)
+        d, lex = part(best_dense), part(best_lexical)
+        d_floor, lex_floor = min(d.values(), default=0.0), min(lex.values(), default=0.0)
+        score = {
+            doc: dense_weight * d.get(doc, d_floor) + (1 - dense_weight) * lex.get(doc, lex_floor)
+            for doc in d.keys() | lex.keys()
+        }
+        ranked = sorted(score, key=lambda doc: -score[doc])
+        shown = {doc: i for doc, (i, _) in best_dense.items()}
+        shown.update({doc: i for doc, (i, _) in best_lexical.items()})
+        return _documents([(shown[doc], 0.0) for doc in ranked], sentences)
+
+    return fuse
+
+
 def rules() -> dict[str, Callable]:
     out: dict[str, Callable] = {
         "dense": lambda d, lex, s: _documents(d, s),
@@ -168,6 +202,8 @@ def rules() -> dict[str, Callable]:
         out[f"norm_w{w}"] = normalized(w)
     for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         out[f"tmm_w{w}"] = theoretical_min_max(w)
+    for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):
+        out[f"z_w{w}"] = z_score(w)
     return out
 
 
