@@ -11,7 +11,7 @@ from pathlib import Path
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.npz"
 TOKENIZER_FILE = "tokenizer.model"
-DEFAULT_MODEL = "bigru-minilm-v3"
+DEFAULT_MODEL = "bigru-minilm-v4"
 # Consecutive windows of an over-long text share this many tokens (a quarter of the window at most).
 WINDOW_OVERLAP = 16
 

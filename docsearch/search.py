@@ -22,7 +22,7 @@ FETCH_PER_DOCUMENT = 10
 MIN_FETCH = 100
 # Weight of the dense ranking in hybrid mode (the lexical one gets 1 - DENSE_WEIGHT); chosen on
 # held-out development sets by benchmarks/fusion.py for the shipped model (0.1 for v1, 0.2 for
-# v2, 0.3 for v3), see benchmarks/RESULTS.md.
+# v2, 0.3 for v3 and v4), see benchmarks/RESULTS.md.
 DENSE_WEIGHT = 0.3
 MAX_QUERY_CHARS = 10_000
 

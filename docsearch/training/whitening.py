@@ -9,11 +9,11 @@ model's files, its size and its speed do not change:
 
     z = M^T (A p + c - mean) = (M^T A) p + M^T (c - mean)
 
-Measured on the development sets (model card of bigru-minilm-v3): it raised STS-B dev and every
-dense retrieval dev score of bigru-minilm-v2; vectors spread evenly need more IVF lists probed
-for the same recall (benchmarks/RESULTS.md, query latency). Training that continues from a
-whitened model with distillation pulls it back towards the teacher's space; start such runs from
-the unwhitened one.
+Measured on the development sets (model cards of bigru-minilm-v3 and v4): it raised STS-B
+dev and every dense retrieval dev score of bigru-minilm-v2; vectors spread evenly need more
+IVF lists probed for the same recall (benchmarks/RESULTS.md, query latency). Training that
+continues from a whitened model with distillation pulls it back towards the teacher's space;
+start such runs from the unwhitened one.
 """
 
 from __future__ import annotations
