@@ -240,14 +240,35 @@ def rank(
     else:
         ranked = dense or lexical
     by_first = {p.first: p for p in passages}
-    chosen = _show_best_sentence(index, query, group_by_document(ranked, document_of, k), by_first)
-    # Full rows (text, document fields) only for the hits shown.
-    rows = index.sentences([i for i, _ in chosen])
-    shown = [(rows[i], score) for i, score in chosen if i in rows]
+    shown, gone = _shown_rows(index, query, ranked, document_of, by_first, k)
+    if gone:  # removed since the candidates were read: the next documents take their places
+        document_of = {i: d for i, d in document_of.items() if d not in gone}
+        shown, _ = _shown_rows(index, query, ranked, document_of, by_first, k)
     around = index.contexts([s for s, _ in shown], context, context) if context else []
     return [
         _hit(s, score, *(around[i] if context else ((), ()))) for i, (s, score) in enumerate(shown)
     ]
+
+
+def _shown_rows(
+    index: Index,
+    query: str,
+    ranked: list[tuple[int, float]],
+    document_of: Mapping[int, int],
+    passages: dict[int, PassageHit],
+    k: int,
+) -> tuple[list[tuple[StoredSentence, float]], set[int]]:
+    """The full rows (text, document fields) of the sentences shown for the k best documents.
+
+    Returns:
+        (row, score) per hit, best first, and the documents whose sentences no longer exist
+        (removed after the candidates were read; their hits are left out).
+    """
+    grouped = group_by_document(ranked, document_of, k)
+    chosen = _show_best_sentence(index, query, grouped, passages)
+    rows = index.sentences([i for i, _ in chosen])
+    gone = {document_of[g] for (g, _), (i, _) in zip(grouped, chosen, strict=True) if i not in rows}
+    return [(rows[i], score) for i, score in chosen if i in rows], gone
 
 
 def check_mode(mode: str) -> None:

@@ -111,3 +111,23 @@ def test_shipped_encoder_contract() -> None:
     encoder = Encoder.load(device="cpu")
     vectors = encoder.encode(["a sentence", "another one", ""])
     assert vectors.shape == (3, encoder.dim) and str(vectors.dtype) == "float32"
+
+
+def test_a_document_removed_after_its_candidates_were_read_gives_up_its_place(
+    index_copy: Path,
+) -> None:
+    # A search reads its candidates, then their rows, in separate snapshots; a document removed
+    # in between must neither show up nor leave the list one hit short.
+    from docsearch.search import Filters, Restriction, dense_candidates, lexical_candidates, rank
+
+    ds = DocSearch(index_copy)
+    index = ds._open(create=False)  # noqa: SLF001 - the test steps through one search
+    everything = Restriction.of(index, Filters())
+    vector = ds._query_vectors(index, [TIDES])[0]  # noqa: SLF001
+    nearest = dense_candidates(index, vector, 5, everything)
+    passages = lexical_candidates(index, TIDES, 5, everything)
+    before = rank(index, TIDES, nearest, passages, k=5, mode="hybrid")
+    assert ds.remove(before[0].path) == 1
+    after = rank(index, TIDES, nearest, passages, k=5, mode="hybrid")
+    assert [h.path for h in after[:4]] == [h.path for h in before[1:]]
+    assert len(after) == 5 and before[0].path not in {h.path for h in after}
