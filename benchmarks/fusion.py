@@ -130,23 +130,24 @@ def normalized(dense_weight: float) -> Callable:
     return fuse
 
 
-def theoretical_min_max(dense_weight: float) -> Callable:
-    """Convex fusion with each score divided by the ranking's best (theoretical minimum 0 for
-    both cosine and BM25) instead of min-max over the candidates: a dense ranking whose scores
-    are nearly flat is not stretched to [0, 1] (Bruch et al. 2023, "TM2C2")."""
-    from docsearch.search import _best_per_document
+PartScores = Callable[[dict[int, tuple[int, float]]], dict[int, float]]
 
-    def part(best: dict[int, tuple[int, float]]) -> dict[int, float]:
-        top = max((max(score, 0.0) for _, score in best.values()), default=0.0)
-        return {doc: max(score, 0.0) / top if top > 0 else 0.0 for doc, (_, score) in best.items()}
+
+def _convex(dense_weight: float, part: PartScores, missing: Callable[[dict], float]) -> Callable:
+    """Convex fusion of per-document scores rescaled by `part`; a document missing from one
+    ranking gets `missing(that ranking's rescaled scores)` there. A document is shown by its
+    lexical sentence when it has one."""
+    from docsearch.search import _best_per_document
 
     def fuse(dense, lexical, sentences):
         document_of = {i: s.document_id for i, s in sentences.items()}
         best_dense = _best_per_document(dense, document_of)
         best_lexical = _best_per_document(lexical, document_of)
         d, lex = part(best_dense), part(best_lexical)
+        d_missing, lex_missing = missing(d), missing(lex)
         score = {
-            doc: dense_weight * d.get(doc, 0.0) + (1 - dense_weight) * lex.get(doc, 0.0)
+            doc: dense_weight * d.get(doc, d_missing)
+            + (1 - dense_weight) * lex.get(doc, lex_missing)
             for doc in d.keys() | lex.keys()
         }
         ranked = sorted(score, key=lambda doc: -score[doc])
@@ -157,12 +158,23 @@ def theoretical_min_max(dense_weight: float) -> Callable:
     return fuse
 
 
+def theoretical_min_max(dense_weight: float) -> Callable:
+    """Convex fusion with each score divided by the ranking's best (theoretical minimum 0 for
+    both cosine and BM25) instead of min-max over the candidates: a dense ranking whose scores
+    are nearly flat is not stretched to [0, 1] (Bruch et al. 2023, "TM2C2")."""
+
+    def part(best: dict[int, tuple[int, float]]) -> dict[int, float]:
+        top = max((max(score, 0.0) for _, score in best.values()), default=0.0)
+        return {doc: max(score, 0.0) / top if top > 0 else 0.0 for doc, (_, score) in best.items()}
+
+    return _convex(dense_weight, part, lambda scores: 0.0)
+
+
 def z_score(dense_weight: float) -> Callable:
     """Convex fusion of standardised scores: each ranking's document scores minus their mean,
     over their standard deviation (over the candidates); a document missing from a ranking gets
     that ranking's lowest standardised score. Unlike min-max, one outlier does not squeeze the
     other candidates together."""
-    from docsearch.search import _best_per_document
 
     def part(best: dict[int, tuple[int, float]]) -> dict[int, float]:
         scores = np.array([score for _, score in best.values()], dtype=np.float64)
@@ -173,22 +185,7 @@ def z_score(dense_weight: float) -> Callable:
             for doc, (_, score) in best.items()
         }
 
-    def fuse(dense, lexical, sentences):
-        document_of = {i: s.document_id for i, s in sentences.items()}
-        best_dense = _best_per_document(dense, document_of)
-        best_lexical = _best_per_document(lexical, document_of)
-        d, lex = part(best_dense), part(best_lexical)
-        d_floor, lex_floor = min(d.values(), default=0.0), min(lex.values(), default=0.0)
-        score = {
-            doc: dense_weight * d.get(doc, d_floor) + (1 - dense_weight) * lex.get(doc, lex_floor)
-            for doc in d.keys() | lex.keys()
-        }
-        ranked = sorted(score, key=lambda doc: -score[doc])
-        shown = {doc: i for doc, (i, _) in best_dense.items()}
-        shown.update({doc: i for doc, (i, _) in best_lexical.items()})
-        return _documents([(shown[doc], 0.0) for doc in ranked], sentences)
-
-    return fuse
+    return _convex(dense_weight, part, lambda scores: min(scores.values(), default=0.0))
 
 
 def rules() -> dict[str, Callable]:
