@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +18,7 @@ from docsearch.search import Filters, Hit, check_mode, clean_query, search
 if TYPE_CHECKING:
     from docsearch.encoder import Encoder
     from docsearch.query_encoder import QueryEncoder
-    from indexer import Index
+    from indexer import Index, StoredDocument
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -204,11 +203,13 @@ class DocSearch:
         *,
         prune: bool = True,
         progress: Callable[[int, int], None] | None = None,
+        on_encoded: Callable[[int], None] | None = None,
     ) -> IngestReport:
         """Ingest files and folders (recursive); unchanged files are skipped.
 
         Unreadable files are reported in the result's `failed` list; everything else is
-        still ingested.
+        still ingested. `progress` is called with (files done, files total), `on_encoded`
+        with the number of sentences just encoded (every few thousand).
         """
         paths = list(paths)
 
@@ -220,6 +221,7 @@ class DocSearch:
                 prune=prune,
                 wait_seconds=self.wait_seconds,
                 progress=progress,
+                on_encoded=on_encoded,
             )
 
         with self._write_lock:
@@ -275,29 +277,57 @@ class DocSearch:
             return self._retrying(run)
 
     def remove(self, *paths: str | Path) -> int:
-        """Remove documents by path (as shown in results); returns how many were removed."""
+        """Remove documents; returns how many were removed.
 
-        def run() -> int:
-            removed = 0
-            with self._open(create=False).writer(wait_seconds=self.wait_seconds) as writer:
-                for path in paths:
-                    for candidate in dict.fromkeys((str(path), os.path.abspath(path))):
-                        if writer.remove_document(candidate):
-                            removed += 1
-                            break
-            return removed
+        Each argument is a document's path (as shown in results, or absolute), a folder (every
+        document under it) or a glob (see `docsearch.selection`); one that names nothing
+        removes nothing. All removals are committed together.
+        """
+        return sum(len(removed) for removed in self.remove_matching(*paths).values())
+
+    def remove_matching(self, *patterns: str | Path) -> dict[str, list[str]]:
+        """`remove`, reporting what each argument removed: pattern -> removed paths."""
+        from docsearch.selection import select_all
+
+        def run() -> dict[str, list[str]]:
+            index = self._open(create=False)
+            with index.writer(wait_seconds=self.wait_seconds) as writer:
+                stored = [document.path for document in index.documents()]
+                chosen = select_all(stored, [os.fspath(p) for p in patterns])
+                for path in dict.fromkeys(p for paths in chosen.values() for p in paths):
+                    writer.remove_document(path)
+            return chosen
 
         with self._write_lock:
             return self._retrying(run)
 
+    def documents(self, glob: str | None = None) -> list[StoredDocument]:
+        """The indexed documents, sorted by path; with `glob`, only those it selects.
+
+        Raises:
+            IndexNotFound: nothing has been ingested yet.
+        """
+        from docsearch.selection import select
+
+        documents = self._open(create=False).documents()
+        if glob is None:
+            return documents
+        chosen = set(select([d.path for d in documents], glob))
+        return [d for d in documents if d.path in chosen]
+
     def rebuild(self) -> None:
-        """Delete the index directory so the next ingest starts from scratch."""
+        """Delete the index so the next ingest starts from scratch.
+
+        Only the files docsearch created are deleted, under the index's write lock.
+
+        Raises:
+            NotAnIndex: the directory holds other files; nothing is deleted.
+        """
         with self._write_lock, self._lock:
             self._reopen()  # an adapted model goes with the index that held it
             from indexer import Index
 
-            if Index.exists(self.path):
-                shutil.rmtree(self.path)
+            Index.delete(self.path, wait_seconds=self.wait_seconds)
 
     # -- reading -------------------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Results go to stdout; progress, warnings and errors go to stderr. Errors raised on purpose
 (DocsearchError, IndexerError) become `Error: ...` and exit status 1 in one place
-(`ErrorTranslatingGroup`); anything else is a bug and keeps its traceback.
+(`ErrorTranslatingGroup`; 2 for an --index folder that is not an index); anything else is a
+bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -11,16 +12,23 @@ import json
 import logging
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from docsearch.errors import DocsearchError
-from indexer.errors import IndexerError
+from indexer.errors import IndexerError, NotAnIndex
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("text", "markdown", "rst", "html", "pdf")
+
+
+class _UsageError(click.ClickException):
+    """`Error: ...` and exit status 2, without click's usage line (the command was fine)."""
+
+    exit_code = 2
 
 
 class ErrorTranslatingGroup(click.Group):
@@ -29,6 +37,8 @@ class ErrorTranslatingGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except NotAnIndex as e:  # a folder that is not ours was given as --index: bad usage
+            raise _UsageError(str(e)) from e
         except (DocsearchError, IndexerError) as e:
             raise click.ClickException(str(e)) from e
 
@@ -125,8 +135,8 @@ def ingest(
     ds = _open(index_dir, model_dir, device)
     if rebuild:
         ds.rebuild()
-    with _Progress() as bar:
-        report = ds.ingest(paths, prune=prune, progress=bar.update)
+    with _Progress(quiet=(ctx.obj or {}).get("quiet", False)) as bar:
+        report = ds.ingest(paths, prune=prune, progress=bar.update, on_encoded=bar.encoded)
     for path, reason in report.failed:
         click.echo(f"failed: {path}: {reason}", err=True)
     if as_json:
@@ -144,21 +154,52 @@ def ingest(
 
 
 class _Progress:
-    """A progress bar on stderr, shown only on a terminal."""
+    """Ingest progress on stderr: a bar on a terminal, else a line every few seconds (as pip does).
 
-    def __init__(self) -> None:
+    Counts files and the sentences encoded, so one large file shows progress too.
+    """
+
+    def __init__(self, quiet: bool = False, every_seconds: float = 5.0) -> None:
+        self.quiet = quiet
+        self.every_seconds = every_seconds
         self.bar: Any = None
+        self.done = self.total = self.sentences = 0
+        self.started = self.shown = time.monotonic()
 
     def __enter__(self) -> _Progress:
         return self
 
     def update(self, done: int, total: int) -> None:
-        if not sys.stderr.isatty():
+        self.done, self.total = done, total
+        self._show()
+
+    def encoded(self, n: int) -> None:
+        self.sentences += n
+        self._show()
+
+    def _show(self) -> None:
+        if self.quiet:
             return
-        if self.bar is None:
-            self.bar = click.progressbar(length=total, label="ingesting", file=sys.stderr)
+        if not sys.stderr.isatty():
+            now = time.monotonic()
+            if now - self.shown >= self.every_seconds:
+                self.shown = now
+                click.echo(
+                    f"ingesting: {self.done}/{self.total} files read, {self.sentences:,} "
+                    f"sentences encoded, {now - self.started:.0f} s",
+                    err=True,
+                )
+            return
+        if self.bar is None and self.total:
+            self.bar = click.progressbar(
+                length=self.total,
+                label="ingesting",
+                file=sys.stderr,
+                item_show_func=lambda _: f"{self.sentences:,} sentences",
+            )
             self.bar.__enter__()
-        self.bar.update(done - self.bar.pos)
+        if self.bar is not None:
+            self.bar.update(self.done - self.bar.pos)
 
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:

@@ -124,7 +124,7 @@ class FileListing:
 # --- finding files -------------------------------------------------------------------------
 
 
-def find_files(paths: Iterable[str | Path]) -> FileListing:
+def find_files(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> FileListing:
     """Collect the supported files under `paths`, recursing into folders.
 
     Hidden files and folders (names starting with '.') inside folders are ignored silently.
@@ -132,12 +132,18 @@ def find_files(paths: Iterable[str | Path]) -> FileListing:
 
     Args:
         paths: files and folders.
+        exclude: folders never walked into (the index's own directory), however reached.
 
     Returns:
         A `FileListing`; never raises for unreadable or odd entries.
     """
     found: list[tuple[Path, tuple[int, int]]] = []
     listing = FileListing([], [], [], [])
+    excluded = set()
+    for folder in exclude:
+        st = _stat_problem(Path(folder))
+        if not isinstance(st, str):
+            excluded.add((st.st_dev, st.st_ino))
     for raw in paths:
         path = Path(os.path.abspath(os.path.expanduser(raw)))
         if not os.path.lexists(path):
@@ -147,7 +153,7 @@ def find_files(paths: Iterable[str | Path]) -> FileListing:
         if isinstance(problem, str):
             listing.failed.append((path, problem))
         elif stat.S_ISDIR(problem.st_mode):
-            _walk(path, found, listing)
+            _walk(path, found, listing, excluded)
         else:
             _consider_file(path, problem, found, listing)
     files = []
@@ -178,8 +184,13 @@ def _stat_problem(path: Path) -> os.stat_result | str:
         return exc.strerror or type(exc).__name__
 
 
-def _walk(root: Path, found: list[tuple[Path, tuple[int, int]]], listing: FileListing) -> None:
-    visited: set[tuple[int, int]] = set()
+def _walk(
+    root: Path,
+    found: list[tuple[Path, tuple[int, int]]],
+    listing: FileListing,
+    excluded: set[tuple[int, int]],
+) -> None:
+    visited = set(excluded)
     stack = [root]
     while stack:
         folder = stack.pop()

@@ -128,6 +128,8 @@ class Batcher:
         writer: an open index writer.
         encoder: the sentence encoder.
         on_written: called with each document once it is written.
+        on_encoded: called with the number of sentences just encoded, every `ENCODE_CHUNK`
+            sentences at most (so a large document reports progress while it is encoded).
     """
 
     def __init__(
@@ -136,10 +138,12 @@ class Batcher:
         encoder: Encoder,
         *,
         on_written: Callable[[Document, int], None] | None = None,
+        on_encoded: Callable[[int], None] | None = None,
     ) -> None:
         self.writer = writer
         self.encoder = encoder
         self.on_written = on_written
+        self.on_encoded = on_encoded
         self.pending: list[tuple[Document, list[Sentence], dict[str, Any] | None]] = []
         self.pending_sentences = 0
         self.since_checkpoint = 0
@@ -157,7 +161,7 @@ class Batcher:
         if not self.pending:
             return
         texts = [s.text for _, sentences, _ in self.pending for s in sentences]
-        vectors = self.encoder.encode(texts)
+        vectors = self._encode(texts)
         row = 0
         for document, sentences, metadata in self.pending:
             n = len(sentences)
@@ -175,6 +179,23 @@ class Batcher:
             self.writer.checkpoint()
             self.since_checkpoint = 0
 
+    def _encode(self, texts: list[str]) -> Any:
+        """All texts' vectors, encoded `ENCODE_CHUNK` at a time to report progress."""
+        if len(texts) <= ENCODE_CHUNK:
+            vectors = self.encoder.encode(texts)
+            if self.on_encoded is not None:
+                self.on_encoded(len(texts))
+            return vectors
+        import numpy as np
+
+        out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
+        for start in range(0, len(texts), ENCODE_CHUNK):
+            chunk = texts[start : start + ENCODE_CHUNK]
+            out[start : start + len(chunk)] = self.encoder.encode(chunk)
+            if self.on_encoded is not None:
+                self.on_encoded(len(chunk))
+        return out
+
 
 def ingest_paths(
     index: Index,
@@ -184,6 +205,7 @@ def ingest_paths(
     prune: bool = True,
     wait_seconds: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
+    on_encoded: Callable[[int], None] | None = None,
 ) -> IngestReport:
     """Ingest files and folders (recursively), skipping files whose content is unchanged.
 
@@ -194,6 +216,7 @@ def ingest_paths(
         prune: remove indexed documents under the given folders whose files are gone.
         wait_seconds: how long to wait for another writer to finish.
         progress: called with (files done, files total) as work proceeds.
+        on_encoded: called with the number of sentences just encoded, every few thousand.
 
     Returns:
         What was done; unreadable files are listed in `failed`, never raised.
@@ -201,7 +224,7 @@ def ingest_paths(
     started = time.monotonic()
     report = IngestReport()
     roots = [Path(p) for p in paths]
-    listing = find_files(roots)
+    listing = find_files(roots, exclude=[index.root])  # never the index's own files
     report.skipped = [(printable_path(p), reason) for p, reason in listing.skipped]
     report.failed = [(printable_path(p), "no such file or directory") for p in listing.missing]
     report.failed += [(printable_path(p), reason) for p, reason in listing.failed]
@@ -218,7 +241,7 @@ def ingest_paths(
         # Read what is indexed only once we hold the lock: another process may have just
         # ingested the same files while we waited.
         known.update((doc.path, doc) for doc in index.documents())
-        batcher = Batcher(writer, encoder, on_written=count)
+        batcher = Batcher(writer, encoder, on_written=count, on_encoded=on_encoded)
         for done, path in enumerate(listing.files, 1):
             try:
                 document = read_file(Path(os.path.abspath(path)))

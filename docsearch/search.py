@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from docsearch.errors import DocsearchError, EmptyQuery
+from docsearch.selection import glob_forms
 
 if TYPE_CHECKING:
     from indexer import Index, StoredSentence
@@ -165,7 +166,10 @@ class Restriction:
     @classmethod
     def of(cls, index: Index, filters: Filters) -> Restriction:
         """Resolve `filters` against the index (one SQL query, none without filters)."""
-        return cls(None if filters.is_empty else index.filter(filters.path_glob, filters.types))
+        if filters.is_empty:
+            return cls(None)
+        globs = None if filters.path_glob is None else glob_forms(filters.path_glob)
+        return cls(index.filter(globs, filters.types))
 
     @property
     def nothing(self) -> bool:

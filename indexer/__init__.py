@@ -11,6 +11,7 @@ from indexer.errors import (
     IndexLocked,
     IndexNotFound,
     ModelMismatch,
+    NotAnIndex,
     StorageError,
 )
 from indexer.index import Index
@@ -31,6 +32,7 @@ __all__ = [
     "IndexerError",
     "Manifest",
     "ModelMismatch",
+    "NotAnIndex",
     "SentenceRecord",
     "StorageError",
     "StoredDocument",

@@ -37,3 +37,11 @@ class StorageError(IndexerError):
 
 class IndexExists(IndexerError):
     """`Index.create` was pointed at a directory that already holds an index."""
+
+
+class NotAnIndex(IndexerError):
+    """A directory given as an index holds files that docsearch did not create.
+
+    docsearch refuses to create, rebuild or delete an index there, so that it can never
+    delete or mix with a user's own files.
+    """

@@ -24,7 +24,14 @@ import sqlalchemy as sa
 
 from indexer import lexical
 from indexer.auto_factory import AutoFactory
-from indexer.errors import IndexCorrupt, IndexExists, IndexNotFound, ModelChanged, StorageError
+from indexer.errors import (
+    IndexCorrupt,
+    IndexExists,
+    IndexNotFound,
+    ModelChanged,
+    NotAnIndex,
+    StorageError,
+)
 from indexer.faiss_index import FaissIndex
 from indexer.generation import GENERATION_KEY, load_postings, load_vectors, read_generation
 from indexer.layout import FORMAT_VERSION, REBUILD_HINT, IndexLayout, Manifest, WriteLock
@@ -110,12 +117,14 @@ class Index(MetadataReads):
         Raises:
             ValueError: bad `dim` or unsupported `faiss_factory`.
             IndexExists: `root` already holds an index.
+            NotAnIndex: `root` holds files that docsearch did not create.
             IndexLocked: another process is still creating or writing an index there after
                 `wait_seconds`.
             StorageError: the directory or its files cannot be written.
         """
         layout = IndexLayout(Path(root))
         empty_vectors = FaissIndex(dim, faiss_factory)  # validates dim and factory
+        _refuse_foreign(layout, "create an index")
         try:
             layout.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -205,6 +214,28 @@ class Index(MetadataReads):
             index.close()
             raise
         return index
+
+    @staticmethod
+    def delete(root: Path | str, wait_seconds: float = 0) -> list[Path]:
+        """Delete the index in `root`: only the files docsearch created, under the write lock.
+
+        The directory and its lock file stay (a waiting writer may hold the lock file open).
+        A missing or empty directory is fine (nothing to do).
+
+        Returns:
+            the entries deleted.
+
+        Raises:
+            NotAnIndex: `root` holds files that docsearch did not create; nothing is deleted.
+            IndexLocked: another process is writing the index after `wait_seconds`.
+        """
+        layout = IndexLayout(Path(root))
+        if not layout.root.is_dir():
+            return []
+        _refuse_foreign(layout, "delete it as an index")
+        with WriteLock(layout.lock) as lock:
+            lock.acquire(wait_seconds)
+            return layout.delete_index()
 
     @staticmethod
     def exists(root: Path | str) -> bool:
@@ -418,6 +449,18 @@ class Index(MetadataReads):
         traceback: TracebackType | None,
     ) -> None:
         self.close()
+
+
+def _refuse_foreign(layout: IndexLayout, action: str) -> None:
+    """Raise NotAnIndex when the directory holds anything docsearch did not create."""
+    foreign = layout.foreign_entries()
+    if foreign:
+        shown = ", ".join(path.name for path in foreign[:3]) + (", ..." if len(foreign) > 3 else "")
+        raise NotAnIndex(
+            f"{layout.root} is not a docsearch index and is not empty ({len(foreign)} other "
+            f"entries: {shown}); docsearch will not {action} there. Give --index an empty or "
+            "new folder, or an existing index"
+        )
 
 
 def _remove_partial_index(layout: IndexLayout) -> None:

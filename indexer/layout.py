@@ -20,6 +20,7 @@ import json
 import logging
 import os
 import re
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,15 @@ MANIFEST_NAME = "manifest.json"
 LOCK_NAME = "write.lock"
 _VECTORS_NAME = re.compile(r"vectors\.(0|[1-9][0-9]*)\.faiss")
 _LEXICAL_NAME = re.compile(r"lexical\.(0|[1-9][0-9]*)\.postings")
+MODELS_DIR = "models"  # adapted models: models/<fingerprint>/, staged as models/.staging-<hex>/
+_DATABASE_SUFFIXES = ("", "-wal", "-shm", "-journal")
+_OWN_FILE_NAMES = frozenset(
+    [DATABASE_NAME + suffix for suffix in _DATABASE_SUFFIXES] + [MANIFEST_NAME, LOCK_NAME]
+)
+_OWN_TEMP_NAME = re.compile(
+    r"\.(vectors|lexical|manifest\.json|index\.sqlite3)\..*" + re.escape(TEMP_SUFFIX)
+)
+_OWN_MODEL_NAME = re.compile(r"[0-9a-f]{16}|\.staging-[0-9a-f]{32}")
 _LOCK_POLL_SECONDS = 0.05
 
 REBUILD_HINT = "run `docsearch ingest --rebuild ...` to build it again"
@@ -127,6 +137,50 @@ class IndexLayout:
     def lexical(self, generation: int) -> Path:
         """The BM25 postings file of a generation."""
         return self.root / f"lexical.{generation}.postings"
+
+    def is_own(self, path: Path) -> bool:
+        """True when `path` (an entry of the root) is a file or folder docsearch creates.
+
+        Only these are ever deleted (`delete_index`) or skipped when the index lies inside
+        a folder being ingested; anything else in the directory belongs to the user.
+        """
+        name = path.name
+        if name == MODELS_DIR:
+            return path.is_dir() and all(
+                _OWN_MODEL_NAME.fullmatch(entry.name) for entry in path.iterdir()
+            )
+        return path.is_file() and bool(
+            name in _OWN_FILE_NAMES
+            or _VECTORS_NAME.fullmatch(name)
+            or _LEXICAL_NAME.fullmatch(name)
+            or _OWN_TEMP_NAME.fullmatch(name)
+        )
+
+    def foreign_entries(self) -> list[Path]:
+        """Entries of the root that docsearch did not create (none when the root is missing)."""
+        if not self.root.is_dir():
+            return []
+        return sorted(path for path in self.root.iterdir() if not self.is_own(path))
+
+    def delete_index(self) -> list[Path]:
+        """Delete the index's own files, by name, and the root if nothing else is left in it.
+
+        Files and folders that docsearch did not create are never touched. Only a process
+        holding the write lock may call this; the lock file itself is kept while held.
+
+        Returns:
+            the entries deleted.
+        """
+        deleted = []
+        for path in sorted(self.root.iterdir()) if self.root.is_dir() else []:
+            if path.name == LOCK_NAME or not self.is_own(path):
+                continue
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()
+            deleted.append(path)
+        return deleted
 
     def vector_generations(self) -> list[int]:
         """Generations that have a vector file in the directory, ascending."""

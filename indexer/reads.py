@@ -111,12 +111,13 @@ class MetadataReads:
             return store.neighbours_many(anchors, before, after)
 
     def filter(
-        self, path_glob: str | None = None, types: Sequence[str] | None = None
+        self, path_glob: str | Sequence[str] | None = None, types: Sequence[str] | None = None
     ) -> tuple[IdArray, IdArray] | None:
         """Return (document ids, sentence ids) that pass the filters, or None without filters.
 
         Args:
-            path_glob: SQLite GLOB over the stored path, e.g. `*.md` (`*` also matches `/`).
+            path_glob: SQLite GLOB over the stored path, e.g. `*.md` (`*` also matches `/`);
+                several globs: a path matching any of them passes.
             types: document types to keep; None or empty means any.
         """
         if path_glob is None and not types:

@@ -69,6 +69,7 @@ class StoredDocument:
         path, sha256, size, type, mtime, title, metadata: as given in the `DocumentRecord`.
         added_at: when it was stored (Unix seconds).
         sentences: how many sentences it has.
+        pages: its highest page number with text (None for unpaged documents).
     """
 
     id: int
@@ -81,6 +82,7 @@ class StoredDocument:
     metadata: Mapping[str, Any]
     added_at: float
     sentences: int
+    pages: int | None = None
 
 
 @dataclass(frozen=True)

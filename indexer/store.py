@@ -54,11 +54,14 @@ _NEIGHBOURS = sa.text(
 )
 
 
+# The sentences of a passage are a range of ids: read them by that range of the primary key.
+# `+s.document_id` keeps the check but stops SQLite from walking ix_sentences_document_ordinal
+# instead, which scans every sentence of the document for each passage (quadratic in its size).
 _PASSAGES_SINCE = sa.text(
     """SELECT p.id, p.document_id, p.first_sentence_id, p.last_sentence_id, s.text
        FROM passages p JOIN sentences s
          ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id
-        AND s.document_id = p.document_id
+        AND +s.document_id = p.document_id
        WHERE p.id > :after ORDER BY p.id, s.id"""
 )
 
@@ -189,13 +192,19 @@ class MetadataStore:
 
     def _documents_query(self) -> sa.Select[Any]:
         counts = (
-            sa.select(sentences.c.document_id, sa.func.count().label("n"))
+            sa.select(
+                sentences.c.document_id,
+                sa.func.count().label("n"),
+                sa.func.max(sentences.c.page).label("pages"),
+            )
             .group_by(sentences.c.document_id)
             .subquery()
         )
-        return sa.select(documents, sa.func.coalesce(counts.c.n, 0).label("sentence_count")).join(
-            counts, counts.c.document_id == documents.c.id, isouter=True
-        )
+        return sa.select(
+            documents,
+            sa.func.coalesce(counts.c.n, 0).label("sentence_count"),
+            counts.c.pages.label("page_count"),
+        ).join(counts, counts.c.document_id == documents.c.id, isouter=True)
 
     @staticmethod
     def _stored_document(row: sa.Row[Any]) -> StoredDocument:
@@ -211,6 +220,7 @@ class MetadataStore:
             metadata=m["metadata"],
             added_at=m["added_at"],
             sentences=m["sentence_count"],
+            pages=m["page_count"],
         )
 
     def get_document(self, path: str) -> StoredDocument | None:
@@ -309,13 +319,14 @@ class MetadataStore:
         return int(n_documents), int(n_sentences)
 
     def ids_matching(
-        self, path_glob: str | None, types: Sequence[str] | None
+        self, path_glob: str | Sequence[str] | None, types: Sequence[str] | None
     ) -> tuple[IdArray, IdArray]:
         """Return the ids of documents, and of their sentences, that pass the filters.
 
         Args:
             path_glob: SQLite GLOB pattern over the stored path (case-sensitive; `*` also matches
-                `/`), e.g. `*.md` or `/home/me/notes/*`. None: any path.
+                `/`), e.g. `*.md` or `/home/me/notes/*`, or several (a path matching any of
+                them passes). None: any path.
             types: document types to keep, e.g. ["md", "pdf"]. None or empty: any type.
 
         Returns:
@@ -323,7 +334,8 @@ class MetadataStore:
         """
         conditions: list[sa.ColumnElement[bool]] = []
         if path_glob is not None:
-            conditions.append(documents.c.path.op("GLOB")(path_glob))
+            globs = [path_glob] if isinstance(path_glob, str) else list(path_glob)
+            conditions.append(sa.or_(*(documents.c.path.op("GLOB")(g) for g in globs)))
         if types:
             conditions.append(documents.c.type.in_(list(types)))
         document_query = sa.select(documents.c.id).where(*conditions).order_by(documents.c.id)

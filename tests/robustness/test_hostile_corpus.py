@@ -100,8 +100,8 @@ def test_hostile_corpus_fails_file_by_file_and_keeps_everything_else(
             raise PermissionError(13, "Permission denied", str(file))
         return builtins.open(file, *args, **kwargs)
 
-    def find_then_delete(paths: Any) -> Any:
-        listing = documents.find_files(paths)
+    def find_then_delete(paths: Any, exclude: Any = ()) -> Any:
+        listing = documents.find_files(paths, exclude)
         assert vanishing in listing.files
         vanishing.unlink()
         return listing
