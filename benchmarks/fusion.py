@@ -31,11 +31,12 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
-from quality import CACHE, EVAL, RESULTS, load_scifact, mean_ndcg  # noqa: E402
+from quality import CACHE, EVAL, RESULTS, load_beir, load_scifact, mean_ndcg  # noqa: E402
 
 TRAIN = EVAL.parent / "train"
 DEV_ROWS = 200
 FETCH = 100
+CALIBRATED_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def dev_sets() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, dict[str, int]]]]:
@@ -63,6 +64,9 @@ def dev_sets() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, dict
         queries = {str(i): _query(rows[i][query_key], name) for i in dev}
         qrels = {str(i): {str(i): 1} for i in dev}
         sets[name] = (docs, queries, qrels)
+    corpus, queries, qrels = load_beir("cranfield")
+    # Its text already begins with the title; two abstracts are empty.
+    sets["cranfield"] = ({d: x for d, (_, x) in corpus.items() if x.strip()}, queries, qrels)
     corpus, queries, qrels = load_scifact()
     sets["scifact_test"] = ({d: f"{t}\n\n{x}" for d, (t, x) in corpus.items()}, queries, qrels)
     return sets
@@ -95,7 +99,10 @@ def candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: 
     out = {}
     for q, vector in zip(qids, vectors, strict=True):
         dense = index.search_vectors(vector[None, :], FETCH)[0]
-        lexical = index.search_lexical(queries[q], FETCH)
+        # BM25 over the query's ceiling, as the engine scores it (rank-based and min-max rules
+        # are unchanged by the scale).
+        ceiling = index.lexical_ceiling(queries[q]) or 1.0
+        lexical = [(i, s / ceiling) for i, s in index.search_lexical(queries[q], FETCH)]
         out[q] = (dense, lexical, index.sentences([i for i, _ in dense] + [i for i, _ in lexical]))
     ds.close()
     return out
@@ -120,7 +127,23 @@ def rrf(dense_weight: float, k: int = 60) -> Callable:
 
 
 def normalized(dense_weight: float) -> Callable:
-    """The engine's own fusion (docsearch.search.fuse) with the given dense weight."""
+    """Min-max fusion (the engine's rule until session 6): each ranking's document scores
+    rescaled to [0, 1] over the candidates, 0 when absent; shown by the larger part."""
+
+    def part(best: dict[int, tuple[int, float]]) -> dict[int, float]:
+        scores = [score for _, score in best.values()]
+        low, high = min(scores, default=0.0), max(scores, default=0.0)
+        return {
+            doc: (score - low) / (high - low) if high > low else 1.0
+            for doc, (_, score) in best.items()
+        }
+
+    return _convex(dense_weight, part, lambda scores: 0.0)
+
+
+def calibrated(dense_weight: float) -> Callable:
+    """The engine's fusion (docsearch.search.fuse): cosine as it is, BM25 over the query's
+    ceiling (`Index.lexical_ceiling`), neither stretched over the candidates."""
     from docsearch.search import fuse as engine_fuse
 
     def fuse(dense, lexical, sentences):
@@ -197,6 +220,8 @@ def rules() -> dict[str, Callable]:
         out[f"rrf_w{w}"] = rrf(w)
     for w in (0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.6):
         out[f"norm_w{w}"] = normalized(w)
+    for w in CALIBRATED_WEIGHTS:
+        out[f"cal_w{w}"] = calibrated(w)
     for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
         out[f"tmm_w{w}"] = theoretical_min_max(w)
     for w in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6):

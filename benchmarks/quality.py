@@ -39,19 +39,26 @@ from docsearch.training.evaluation import ndcg_at_k, read_sts, sts_spearman  # n
 
 def load_scifact() -> tuple[dict[str, tuple[str, str]], dict[str, str], dict[str, dict[str, int]]]:
     """corpus id -> (title, text); test query id -> claim; qrels query id -> {doc id: grade}."""
+    return load_beir("scifact")
+
+
+def load_beir(
+    name: str,
+) -> tuple[dict[str, tuple[str, str]], dict[str, str], dict[str, dict[str, int]]]:
+    """A BEIR-format set in ../shared/data/eval/<name>: corpus, test queries and qrels."""
     corpus = {}
-    with gzip.open(EVAL / "scifact" / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
+    with gzip.open(EVAL / name / "corpus.jsonl.gz", "rt", encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
             corpus[row["_id"]] = (row["title"], row["text"])
     qrels: dict[str, dict[str, int]] = {}
-    with open(EVAL / "scifact" / "qrels" / "test.tsv", encoding="utf-8") as f:
+    with open(EVAL / name / "qrels" / "test.tsv", encoding="utf-8") as f:
         next(f)
         for line in f:
             qid, did, score = line.split()
             qrels.setdefault(qid, {})[did] = int(score)
     queries = {}
-    with open(EVAL / "scifact" / "queries.jsonl", encoding="utf-8") as f:
+    with open(EVAL / name / "queries.jsonl", encoding="utf-8") as f:
         for line in f:
             row = json.loads(line)
             if row["_id"] in qrels:

@@ -457,7 +457,7 @@ class DocSearch:
         manifest = index.manifest
         model = index.model
         return {
-            "index": str(self.path),
+            "index": str(self.path.absolute()),
             "documents": documents,
             "sentences": sentences,
             "model": model.name,

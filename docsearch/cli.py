@@ -8,11 +8,13 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,37 @@ def _setup_logging(verbosity: int) -> None:
     root.setLevel(level)
     logging.getLogger("indexer").handlers[:] = [handler]
     logging.getLogger("indexer").setLevel(level)
+
+
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """-v/-q given after the subcommand (`docsearch ingest -q docs`) work as before it."""
+    if not value:
+        return
+    if param.name == "quiet":
+        ctx.ensure_object(dict)["quiet"] = True
+        _setup_logging(-1)
+    else:
+        _setup_logging(value)
+
+
+def verbosity_options(command: Any) -> Any:
+    """Add -v/--verbose and -q/--quiet to a subcommand."""
+    command = click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="Only errors on stderr.",
+    )(command)
+    return click.option(
+        "-v",
+        "--verbose",
+        count=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="More log output (-v: debug, lists skipped files).",
+    )(command)
 
 
 index_option = click.option(
@@ -99,12 +132,13 @@ def cli(verbose: int, quiet: bool) -> None:
     docsearch tune --minutes 5           # adapt the encoder to your documents
     """
     _setup_logging(-1 if quiet else verbose)
-    click.get_current_context().obj = {"quiet": quiet}
+    click.get_current_context().ensure_object(dict)["quiet"] = quiet
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @index_option
+@verbosity_options
 @model_option
 @device_option
 @click.option("--rebuild", is_flag=True, help="Delete the index first and ingest from scratch.")
@@ -139,18 +173,29 @@ def ingest(
         report = ds.ingest(paths, prune=prune, progress=bar.update, on_encoded=bar.encoded)
     for path, reason in report.failed:
         click.echo(f"failed: {path}: {reason}", err=True)
+    for path, reason in report.skipped:
+        logging.getLogger("docsearch").debug("skipped %s (%s)", path, reason)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     if not (ctx.obj or {}).get("quiet"):
         click.echo(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
-            f"{report.removed} removed, {len(report.skipped)} skipped (unsupported type), "
+            f"{report.removed} removed, {_skipped_summary(report.skipped)}, "
             f"{len(report.failed)} failed; {report.sentences} sentences in {report.seconds:.1f} s "
             f"-> {ds.path}",
             err=True,
         )
     if report.failed:
         ctx.exit(1)
+
+
+def _skipped_summary(skipped: list[tuple[str, str]]) -> str:
+    """'3 skipped (unsupported type: 2 .docx, 1 .epub; -v lists them)'."""
+    if not skipped:
+        return "0 skipped"
+    counts = Counter(Path(path).suffix.lower() or "(no extension)" for path, _ in skipped)
+    per_type = ", ".join(f"{n} {suffix}" for suffix, n in counts.most_common())
+    return f"{len(skipped)} skipped (unsupported type: {per_type}; -v lists them)"
 
 
 class _Progress:
@@ -208,9 +253,10 @@ class _Progress:
 
 @cli.command()
 @click.argument("text", required=False)
+@verbosity_options
 @click.option(
     "--queries-file",
-    type=click.File("r", encoding="utf-8"),
+    type=click.File("rb"),
     help="Run one query per line of FILE ('-' for stdin); with --json, one JSON object per line.",
 )
 @index_option
@@ -278,7 +324,7 @@ def query(
         else:
             _print_hits(hits)
         return
-    queries = [line.rstrip("\n") for line in queries_file if line.strip()]
+    queries = _read_queries(queries_file)
     results = ds.search_many(queries, **options)
     for q, hits in zip(queries, results, strict=False):
         if as_json:
@@ -288,6 +334,21 @@ def query(
         else:
             click.echo(f"== {q}")
             _print_hits(hits)
+
+
+def _read_queries(file: Any) -> list[str]:
+    """The non-blank lines of a queries file, which must be UTF-8 (a BOM is allowed)."""
+    data = file.read()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise click.BadParameter(
+            f"{file.name} is not UTF-8 text (byte {e.start}, line {line}); save it as UTF-8, "
+            "e.g. `iconv -f latin1 -t utf-8`",
+            param_hint="--queries-file",
+        ) from e
+    return [line.rstrip("\r") for line in text.split("\n") if line.strip()]
 
 
 def _display_path(path: str) -> str:
@@ -317,20 +378,71 @@ def _print_hits(hits: list[Any]) -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, required=True)
 @index_option
+@verbosity_options
 def remove(paths: tuple[str, ...], index_dir: Path | None) -> None:
-    """Remove documents (by the path shown in results) from the index."""
-    ds = _open(index_dir)
-    removed = ds.remove(*paths)
-    click.echo(f"removed {removed} of {len(paths)} documents", err=True)
-    if removed < len(paths):
+    """Remove documents from the index: by path (as shown in results), folder or glob.
+
+    \b
+    docsearch remove notes/old.md          # one document
+    docsearch remove notes/                # every document under a folder
+    docsearch remove '*.pdf'               # every document matching a glob
+    """
+    chosen = _open(index_dir).remove_matching(*paths)
+    removed = len({path for matched in chosen.values() for path in matched})
+    click.echo(f"removed {removed} document{'s' * (removed != 1)}", err=True)
+    unmatched = [pattern for pattern, matched in chosen.items() if not matched]
+    if unmatched:
         raise DocsearchError(
-            f"{len(paths) - removed} path(s) were not in the index; "
-            "`docsearch status` shows what is"
+            f"not in the index: {', '.join(unmatched)}; `docsearch list` shows what is"
         )
+
+
+@cli.command("list")
+@click.argument("glob", required=False)
+@index_option
+@verbosity_options
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array of documents.")
+def list_documents(glob: str | None, index_dir: Path | None, as_json: bool) -> None:
+    """List the indexed documents (optionally those under a folder or matching GLOB).
+
+    Shows each document's path, type, sentences, pages (for paged documents) and when it
+    was added. With --json: path, type, sentences, pages, size, added (ISO 8601, UTC), title.
+    """
+    documents = _open(index_dir).documents(glob)
+    if as_json:
+        click.echo(json.dumps([_document_json(d) for d in documents], ensure_ascii=False))
+        return
+    if not documents:
+        click.echo("no documents" + (f" match {glob}" if glob else ""), err=True)
+        return
+    for d in documents:
+        pages = f"{d.pages:>4} p." if d.pages is not None else "      "
+        added = _iso(d.added_at)[:16].replace("T", " ")
+        click.echo(f"{d.type:<8} {d.sentences:>7} sent. {pages}  {added}  {_display_path(d.path)}")
+    click.echo(f"{len(documents)} documents", err=True)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(
+        timespec="seconds"
+    )
+
+
+def _document_json(d: Any) -> dict[str, Any]:
+    return {
+        "path": d.path,
+        "type": d.type,
+        "sentences": d.sentences,
+        "pages": d.pages,
+        "size": d.size,
+        "added": _iso(d.added_at),
+        "title": d.title,
+    }
 
 
 @cli.command()
 @index_option
+@verbosity_options
 @click.option(
     "--minutes",
     type=click.FloatRange(0.05, 24 * 60),
@@ -417,6 +529,7 @@ class _StageProgress:
 
 @cli.command()
 @index_option
+@verbosity_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(index_dir: Path | None, as_json: bool) -> None:
     """Show what the index holds: documents, sentences, model and size on disk."""
@@ -425,7 +538,18 @@ def status(index_dir: Path | None, as_json: bool) -> None:
         click.echo(json.dumps(info))
         return
     for key, value in info.items():
+        if key == "disk_bytes":
+            key, value = "disk", _human_bytes(value)
         click.echo(f"{key}: {value}")
+
+
+def _human_bytes(n: int) -> str:
+    """1536 -> '1.5 KiB'."""
+    units = ("bytes", "KiB", "MiB", "GiB", "TiB")
+    size, unit = float(n), 0
+    while size >= 1024 and unit < len(units) - 1:
+        size, unit = size / 1024, unit + 1
+    return f"{n} bytes" if unit == 0 else f"{size:.1f} {units[unit]}"
 
 
 if __name__ == "__main__":

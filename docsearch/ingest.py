@@ -129,7 +129,7 @@ class Batcher:
         encoder: the sentence encoder.
         on_written: called with each document once it is written.
         on_encoded: called with the number of sentences just encoded, every `ENCODE_CHUNK`
-            sentences at most (so a large document reports progress while it is encoded).
+            or so (a large document is encoded and written in parts, reporting each).
     """
 
     def __init__(
@@ -151,10 +151,32 @@ class Batcher:
     def add(self, document: Document, metadata: dict[str, Any] | None = None) -> None:
         """Queue a document; flushes when enough sentences are waiting."""
         sentences = index_sentences(document, self.encoder)
+        if len(sentences) > ENCODE_CHUNK:
+            self.flush()
+            self._write_in_parts(document, sentences, metadata)
+            return
         self.pending.append((document, sentences, metadata))
         self.pending_sentences += len(sentences)
         if self.pending_sentences >= ENCODE_CHUNK:
             self.flush()
+
+    def _write_in_parts(
+        self, document: Document, sentences: list[Sentence], metadata: dict[str, Any] | None
+    ) -> None:
+        """A large document, `ENCODE_CHUNK` sentences at a time: memory stays bounded by the
+        part (not the document), and the parts commit together at the next checkpoint."""
+        document_id = -1
+        for start in range(0, len(sentences), ENCODE_CHUNK):
+            part = sentences[start : start + ENCODE_CHUNK]
+            vectors = self._encode([s.text for s in part])
+            if start == 0:
+                record = document_record(document, metadata)
+                document_id = self.writer.add_document(record, sentence_records(part), vectors)
+            else:
+                self.writer.extend_document(document_id, start, sentence_records(part), vectors)
+        if self.on_written is not None:
+            self.on_written(document, len(sentences))
+        self._written(len(sentences))
 
     def flush(self) -> None:
         """Encode and write everything queued."""
@@ -173,28 +195,22 @@ class Batcher:
             row += n
             if self.on_written is not None:
                 self.on_written(document, n)
-        self.since_checkpoint += row
         self.pending, self.pending_sentences = [], 0
+        self._written(row)
+
+    def _written(self, n: int) -> None:
+        """Count sentences written; checkpoint (between documents) every so many."""
+        self.since_checkpoint += n
         if self.since_checkpoint >= CHECKPOINT_SENTENCES:
             self.writer.checkpoint()
             self.since_checkpoint = 0
 
     def _encode(self, texts: list[str]) -> Any:
-        """All texts' vectors, encoded `ENCODE_CHUNK` at a time to report progress."""
-        if len(texts) <= ENCODE_CHUNK:
-            vectors = self.encoder.encode(texts)
-            if self.on_encoded is not None:
-                self.on_encoded(len(texts))
-            return vectors
-        import numpy as np
-
-        out = np.empty((len(texts), self.encoder.dim), dtype=np.float32)
-        for start in range(0, len(texts), ENCODE_CHUNK):
-            chunk = texts[start : start + ENCODE_CHUNK]
-            out[start : start + len(chunk)] = self.encoder.encode(chunk)
-            if self.on_encoded is not None:
-                self.on_encoded(len(chunk))
-        return out
+        """The texts' vectors (fewer than two `ENCODE_CHUNK`s), reported to `on_encoded`."""
+        vectors = self.encoder.encode(texts)
+        if self.on_encoded is not None:
+            self.on_encoded(len(texts))
+        return vectors
 
 
 def ingest_paths(

@@ -83,9 +83,14 @@ class Filters:
 
 
 def clean_query(query: str) -> str:
-    """Drop control characters and cap the length; raise EmptyQuery when nothing is left."""
+    """Drop control characters and cap the length.
+
+    Raises:
+        EmptyQuery: nothing is left, or only punctuation and symbols (no letter or digit,
+            so neither ranking has anything to go on).
+    """
     cleaned = "".join(ch if ch.isprintable() else " " for ch in query[:MAX_QUERY_CHARS]).strip()
-    if not cleaned:
+    if not any(ch.isalnum() for ch in cleaned):
         raise EmptyQuery("the query is empty; give some words to search for")
     return cleaned
 
@@ -119,40 +124,36 @@ def _best_per_document(
     return best
 
 
-def min_max(scores: dict[int, float]) -> dict[int, float]:
-    """Rescale scores to [0, 1] over the candidates (all 1.0 when they are equal)."""
-    if not scores:
-        return {}
-    low, high = min(scores.values()), max(scores.values())
-    return {key: (v - low) / (high - low) if high > low else 1.0 for key, v in scores.items()}
-
-
 def fuse(
     dense: Sequence[tuple[int, float]],
     lexical: Sequence[tuple[int, float]],
     document_of: Mapping[int, int],
     dense_weight: float = DENSE_WEIGHT,
 ) -> list[tuple[int, float]]:
-    """Fuse two rankings at the document level by a weighted sum of min-max normalised scores.
+    """Fuse two rankings at the document level on scores that keep their meaning.
 
-    Each document scores `w * dense + (1 - w) * lexical`, where each part is the document's
-    best score in that ranking rescaled to [0, 1] over the candidates (0 when absent). Unlike
-    reciprocal rank fusion, a confident lexical match is not dragged down by a weaker dense
-    ranking (and vice versa); `w` was chosen on held-out development data (benchmarks/fusion.py).
-    A document is shown by the sentence of the ranking that contributes more to its score.
+    Each document scores `w * cosine + (1 - w) * lexical`: `cosine` is its best sentence's
+    cosine similarity to the query, as it is; `lexical` is its best passage's BM25 over the
+    query's ceiling (1.0: each query word once in a passage of average length; see
+    `lexical_candidates`). Neither is stretched over the candidates, so a weak keyword match
+    stays weak even when it is the best one found (min-max normalisation, the rule before,
+    made it 1.0 and let it outrank a close paraphrase). A document missing from the dense
+    candidates takes their lowest cosine (it lies below all of them); one missing from the
+    lexical candidates scores 0 there. `w` is chosen on development data by
+    benchmarks/fusion.py. A document is shown by the sentence of the larger part.
 
     Returns:
-        (sentence id, fused score in [0, 1]), best first.
+        (sentence id, fused score), best first.
     """
     best_dense = _best_per_document(dense, document_of)
     best_lexical = _best_per_document(lexical, document_of)
-    dense_part = min_max({doc: score for doc, (_, score) in best_dense.items()})
-    lexical_part = min_max({doc: score for doc, (_, score) in best_lexical.items()})
+    floor = min((score for _, score in best_dense.values()), default=0.0)
     fused: list[tuple[int, float]] = []
     for doc in best_dense.keys() | best_lexical.keys():
-        d = dense_weight * dense_part.get(doc, 0.0)
-        lex = (1 - dense_weight) * lexical_part.get(doc, 0.0)
-        shown = best_dense[doc][0] if d > lex or doc not in best_lexical else best_lexical[doc][0]
+        d = dense_weight * (best_dense[doc][1] if doc in best_dense else floor)
+        lex = (1 - dense_weight) * (best_lexical[doc][1] if doc in best_lexical else 0.0)
+        larger = best_dense if doc not in best_lexical or (d > lex and doc in best_dense) else None
+        shown = (larger or best_lexical)[doc][0]
         fused.append((shown, d + lex))
     return sorted(fused, key=lambda item: (-item[1], item[0]))
 
@@ -207,7 +208,7 @@ def lexical_candidates(
     restriction: Restriction,
 ) -> list[PassageHit]:
     """The passages ranked best by BM25, best first (independent of the dense ranking, so it
-    can run in another thread).
+    can run in another thread), scored over the query's ceiling (`Index.lexical_ceiling`).
 
     The first k, the likely hits, come with the sentence to show (`PassageHit.shown`): looked
     up here, that work overlaps with encoding the query instead of following it.
@@ -215,6 +216,9 @@ def lexical_candidates(
     passages = index.search_passages(
         query, fetch_size(k), allowed_document_ids=restriction.document_ids
     )
+    ceiling = index.lexical_ceiling(query) or (passages[0].score if passages else 0.0)
+    if ceiling > 0:  # an index ranked by FTS5 has no ceiling: its best passage scores 1
+        passages = [replace(p, score=p.score / ceiling) for p in passages]
     best = index.best_sentences(query, passages[:k])
     return [
         replace(p, shown=best.get(p.first, p.first)) if i < k else p for i, p in enumerate(passages)

@@ -275,6 +275,7 @@ class WriteLock:
                 "the index directory must be writable to change the index"
             ) from exc
         deadline = time.monotonic() + max(0.0, wait_seconds)
+        said_waiting = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -284,18 +285,19 @@ class WriteLock:
                     os.close(fd)
                     raise StorageError(f"cannot lock {self.path}: {exc}") from exc
             if time.monotonic() >= deadline:
-                holder = _read_pid(fd)
+                who = _holder(fd)
                 os.close(fd)
-                who = (
-                    "another writer in this process"
-                    if holder == str(os.getpid())
-                    else f"another process (pid {holder})"
-                    if holder
-                    else "another process"
-                )
                 raise IndexLocked(
                     f"index at {self.path.parent} is being written by {who}; wait for it to "
                     "finish and try again, or allow a longer wait"
+                )
+            if not said_waiting:  # a writer that waits in silence looks hung
+                said_waiting = True
+                log.info(
+                    "waiting up to %.0f s for %s, which is writing the index at %s",
+                    deadline - time.monotonic(),
+                    _holder(fd),
+                    self.path.parent,
                 )
             time.sleep(_LOCK_POLL_SECONDS)
         with contextlib.suppress(OSError):  # the pid is only a courtesy for error messages
@@ -321,6 +323,14 @@ class WriteLock:
 
     def __exit__(self, *exc_info: object) -> None:
         self.release()
+
+
+def _holder(fd: int) -> str:
+    """Who holds the lock, in words, from the pid its holder wrote into the file."""
+    holder = _read_pid(fd)
+    if holder == str(os.getpid()):
+        return "another writer in this process"
+    return f"another process (pid {holder})" if holder else "another process"
 
 
 def _read_pid(fd: int) -> str:

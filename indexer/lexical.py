@@ -136,7 +136,7 @@ def _passage_texts(connection: sa.Connection, document_id: int | None) -> list[t
     where = "" if document_id is None else "WHERE p.document_id = :document"
     rows = connection.execute(
         sa.text(
-            "SELECT p.id, s.text FROM passages p JOIN sentences s "
+            "SELECT p.id, s.text FROM passages p CROSS JOIN sentences s "
             "ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id "
             f"AND +s.document_id = p.document_id {where} ORDER BY p.id, s.id"  # see store.py
         ),

@@ -151,6 +151,28 @@ class Postings:
         average = float(self.length[live].mean()) if n else 1.0
         return n, (K1 * (1 - B + B * self.length / average)).astype(np.float32)
 
+    def _idf(self, n: int, term: str) -> float:
+        """BM25's idf of a term over `n` live passages (a term no passage holds has df 0)."""
+        key = np.uint64(term_hash(term))
+        i = int(np.searchsorted(self.hashes, key))
+        df = (
+            int(self.starts[i + 1] - self.starts[i])
+            if i < len(self.hashes) and self.hashes[i] == key
+            else 0
+        )
+        return max(float(np.log((n - df + 0.5) / (df + 0.5))), 1e-6)
+
+    def ceiling(self, text: str) -> float:
+        """What BM25 gives a passage of average length holding every word of `text` once.
+
+        The sum of the query terms' idf (at tf 1 and average length BM25's tf part is 1):
+        a scale for the query's own scores, so that a weak match stays weak however it ranks
+        (`docsearch.search` divides by it). Words no passage holds count too: a query whose
+        rarest words are missing from the index is only partly matched. 0.0 for no words.
+        """
+        n, _ = self._statistics
+        return sum(self._idf(max(n, 1), term) for term in query_terms(text))
+
     def search(
         self,
         text: str,

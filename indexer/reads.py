@@ -45,6 +45,13 @@ class MetadataReads:
                 return lexical.search_passages(store.connection, text, k, allowed_document_ids)
         return postings.search(text, k, allowed_document_ids)
 
+    def lexical_ceiling(self, text: str) -> float | None:
+        """The BM25 score of a passage holding each word of `text` once (`Postings.ceiling`);
+        None for an index still ranked by FTS5, whose scores have no such scale."""
+        with self._reading() as store:
+            postings = self._postings_for(store)
+        return None if postings is None else postings.ceiling(text)
+
     def search_lexical(
         self,
         text: str,

@@ -54,12 +54,13 @@ _NEIGHBOURS = sa.text(
 )
 
 
-# The sentences of a passage are a range of ids: read them by that range of the primary key.
-# `+s.document_id` keeps the check but stops SQLite from walking ix_sentences_document_ordinal
-# instead, which scans every sentence of the document for each passage (quadratic in its size).
+# The sentences of a passage are a range of ids: read them by that range of the primary key,
+# passages first. CROSS JOIN fixes that loop order in SQLite and `+s.document_id` keeps the
+# check off ix_sentences_document_ordinal: left to itself, SQLite scanned every sentence and
+# looked up its passage, and each checkpoint of a large document cost time quadratic in it.
 _PASSAGES_SINCE = sa.text(
     """SELECT p.id, p.document_id, p.first_sentence_id, p.last_sentence_id, s.text
-       FROM passages p JOIN sentences s
+       FROM passages p CROSS JOIN sentences s
          ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id
         AND +s.document_id = p.document_id
        WHERE p.id > :after ORDER BY p.id, s.id"""
@@ -123,16 +124,30 @@ class MetadataStore:
             )
             .returning(documents.c.id)
         ).scalar_one()
+        return document_id, self.add_sentences(document_id, 0, sentence_records)
+
+    def add_sentences(
+        self, document_id: int, first_ordinal: int, sentence_records: Sequence[SentenceRecord]
+    ) -> IdArray:
+        """Append sentences (and their passages) to a document, ordinals from `first_ordinal`.
+
+        Their ids follow every id used so far, so a document added in parts within one write
+        transaction still has consecutive sentence ids (passages are id ranges).
+
+        Returns:
+            the sentence ids: int64[n], in `sentence_records` order.
+        """
+        conn = self.connection
         n = len(sentence_records)
         if n == 0:
-            return document_id, _NO_IDS.copy()
+            return _NO_IDS.copy()
         first = self._next_sentence_id()
         ids = np.arange(first, first + n, dtype=np.int64)
         conn.execute(
             sentences.insert(),
             [
                 {
-                    "id": first + ordinal,
+                    "id": first + ordinal - first_ordinal,
                     "document_id": document_id,
                     "ordinal": ordinal,
                     "text": record.text,
@@ -141,11 +156,11 @@ class MetadataStore:
                     "line": record.line,
                     "page": record.page,
                 }
-                for ordinal, record in enumerate(sentence_records)
+                for ordinal, record in enumerate(sentence_records, first_ordinal)
             ],
         )
         lexical.add_passages(conn, document_id, ids.tolist(), [r.text for r in sentence_records])
-        return document_id, ids
+        return ids
 
     def _next_sentence_id(self) -> int:
         # AUTOINCREMENT records the largest id ever used in sqlite_sequence; ids are never reused.

@@ -178,6 +178,34 @@ class IndexWriter:
         self._vectors.add(ids, vectors)
         return document_id
 
+    def extend_document(
+        self,
+        document_id: int,
+        first_ordinal: int,
+        sentences: Sequence[SentenceRecord],
+        vectors: VectorArray,
+    ) -> None:
+        """Append sentences to a document added since the last checkpoint, for a document too
+        large to encode at once: its parts share one transaction, so it commits whole.
+
+        Args:
+            document_id: what `add_document` returned, in this transaction.
+            first_ordinal: the number of sentences the document holds so far.
+            sentences, vectors: as for `add_document`.
+
+        Raises:
+            ValueError: bad `vectors`.
+            StorageError: the database could not be written.
+        """
+        self._check_open()
+        check_vectors("vectors", vectors, self._vectors.dim)
+        if vectors.shape[0] != len(sentences):
+            raise ValueError(f"vectors must have one row per sentence ({len(sentences)})")
+        with storage_errors(f"cannot add to document {document_id} in {self._layout.database}"):
+            ids = self._store.add_sentences(document_id, first_ordinal, sentences)
+        self._is_dirty = True
+        self._vectors.add(ids, vectors)
+
     def remove_document(self, path: str) -> bool:
         """Remove a document and its sentences; return False when no document has `path`.
 

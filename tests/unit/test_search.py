@@ -3,16 +3,10 @@ from __future__ import annotations
 import pytest
 
 from docsearch.errors import EmptyQuery
-from docsearch.search import clean_query, fuse, group_by_document, min_max
+from docsearch.search import clean_query, fuse, group_by_document
 
 # sentence id -> document id
 DOCUMENT_OF = {1: 10, 2: 10, 3: 20, 4: 30, 5: 30}
-
-
-def test_min_max_hand_worked() -> None:
-    assert min_max({1: 2.0, 2: 4.0, 3: 3.0}) == {1: 0.0, 2: 1.0, 3: 0.5}
-    assert min_max({1: 5.0}) == {1: 1.0}
-    assert min_max({}) == {}
 
 
 def test_group_by_document_keeps_best_sentence_and_drops_unknown_ids() -> None:
@@ -22,13 +16,27 @@ def test_group_by_document_keeps_best_sentence_and_drops_unknown_ids() -> None:
 
 
 def test_fuse_hand_worked() -> None:
-    dense = [(3, 0.9), (1, 0.5), (4, 0.1)]  # docs 20, 10, 30 -> normalised 1, 0.5, 0
-    lexical = [(5, 12.0), (2, 4.0)]  # docs 30, 10 -> normalised 1, 0
+    dense = [(3, 0.9), (1, 0.5), (4, 0.1)]  # cosines of docs 20, 10, 30
+    lexical = [(5, 1.2), (2, 0.4)]  # docs 30, 10: BM25 over the query's ceiling
     fused = dict(fuse(dense, lexical, DOCUMENT_OF, dense_weight=0.3))
-    # doc 30: 0.3*0 + 0.7*1 = 0.7 (shown by its lexical sentence 5)
-    # doc 20: 0.3*1 = 0.3 (dense only); doc 10: 0.3*0.5 + 0.7*0 = 0.15 (dense part larger: 1)
-    assert fused == pytest.approx({5: 0.7, 3: 0.3, 1: 0.15})
-    assert [i for i, _ in fuse(dense, lexical, DOCUMENT_OF, dense_weight=0.3)] == [5, 3, 1]
+    # doc 30: 0.3*0.1 + 0.7*1.2 = 0.87 (lexical part larger: shown by sentence 5)
+    # doc 20: 0.3*0.9 + 0 = 0.27 (dense only); doc 10: 0.3*0.5 + 0.7*0.4 = 0.43 (lexical: 2)
+    assert fused == pytest.approx({5: 0.87, 3: 0.27, 2: 0.43})
+    assert [i for i, _ in fuse(dense, lexical, DOCUMENT_OF, dense_weight=0.3)] == [5, 2, 3]
+
+
+def test_fuse_keeps_a_weak_keyword_match_weak() -> None:
+    # The only lexical match is weak (0.1 of the query's ceiling); min-max made it 1.0.
+    dense = [(3, 0.8), (4, 0.2)]  # doc 20 paraphrases the query, doc 30 does not
+    lexical = [(5, 0.1)]  # doc 30 shares one common word with it
+    assert [i for i, _ in fuse(dense, lexical, DOCUMENT_OF, dense_weight=0.5)][0] == 3
+
+
+def test_fuse_missing_dense_takes_the_lowest_candidate_cosine() -> None:
+    dense = [(3, 0.6), (4, 0.2)]  # docs 20, 30
+    lexical = [(1, 0.5)]  # doc 10, not among the dense candidates
+    fused = dict(fuse(dense, lexical, DOCUMENT_OF, dense_weight=0.5))
+    assert fused[1] == pytest.approx(0.5 * 0.2 + 0.5 * 0.5)
 
 
 def test_fuse_with_one_side_empty_is_that_side() -> None:
@@ -37,7 +45,7 @@ def test_fuse_with_one_side_empty_is_that_side() -> None:
     assert [i for i, _ in fuse([], dense, DOCUMENT_OF, dense_weight=0.3)] == [3, 1]
 
 
-@pytest.mark.parametrize("query", ["", "  \t", "\x00\x07"])
+@pytest.mark.parametrize("query", ["", "  \t", "\x00\x07", "?!.,", " -- * "])
 def test_clean_query_rejects_empty(query: str) -> None:
     with pytest.raises(EmptyQuery):
         clean_query(query)
