@@ -98,7 +98,9 @@ def docsearch_scifact(model: Path | None, corpus, queries, qrels) -> dict[str, o
     qids = list(queries)
     for mode in ("dense", "lexical", "hybrid"):
         started = time.perf_counter()
-        results = ds.search_many([queries[q] for q in qids], k=10, mode=mode, context=0)
+        results = ds.search_many(
+            [queries[q] for q in qids], k=10, mode=mode, context=0, per_document=1
+        )
         seconds = time.perf_counter() - started
         rankings = {
             q: [Path(h.path).stem for h in hits] for q, hits in zip(qids, results, strict=False)

@@ -34,7 +34,9 @@ def scifact_scores(ds, queries, qrels) -> dict[str, float]:  # type: ignore[no-u
     qids = list(queries)
     scores = {}
     for mode in ("dense", "lexical", "hybrid"):
-        hits = ds.search_many([queries[q] for q in qids], k=10, mode=mode, context=0)
+        hits = ds.search_many(
+            [queries[q] for q in qids], k=10, mode=mode, context=0, per_document=1
+        )
         rankings = {q: [Path(h.path).stem for h in row] for q, row in zip(qids, hits, strict=True)}
         scores[mode] = round(mean_ndcg(rankings, qrels), 4)
     return scores

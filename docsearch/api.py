@@ -340,15 +340,29 @@ class DocSearch:
         path_glob: str | None = None,
         types: Sequence[str] | None = None,
         context: int | None = None,
+        per_document: int | None = None,
+        min_score: float | None = None,
     ) -> list[Hit]:
-        """The k best documents for `query`, each with its best sentence.
+        """The k best hits for `query`: the best documents, each shown by its best sentence
+        and by up to `per_document` places in all (default `Settings.per_document`).
+
+        `min_score` drops hits scoring below it; what a score means depends on the mode (see
+        the README's "Scores"): dense, the cosine similarity of the sentence; lexical, BM25
+        over what the query's own words could reach; hybrid, a weighted sum of the two.
 
         Raises:
             IndexNotFound: nothing has been ingested yet.
-            EmptyQuery: the query holds no text.
+            EmptyQuery: the query holds no letter or digit.
         """
         return self.search_many(
-            [query], k, mode, path_glob=path_glob, types=types, context=context
+            [query],
+            k,
+            mode,
+            path_glob=path_glob,
+            types=types,
+            context=context,
+            per_document=per_document,
+            min_score=min_score,
         )[0]
 
     def search_many(
@@ -360,10 +374,13 @@ class DocSearch:
         path_glob: str | None = None,
         types: Sequence[str] | None = None,
         context: int | None = None,
+        per_document: int | None = None,
+        min_score: float | None = None,
     ) -> list[list[Hit]]:
-        """Run many queries at once (queries are encoded in one batch; in hybrid mode the
+        """`search` for many queries at once (encoded in one batch; in hybrid mode the
         lexical ranking runs in worker threads meanwhile, see `docsearch.search.search`)."""
         k = k or self.settings.k
+        per_document = per_document or self.settings.per_document
         mode = mode or self.settings.mode
         check_mode(mode)
         context = self.settings.context if context is None else context
@@ -381,9 +398,13 @@ class DocSearch:
                 filters=filters,
                 context=context,
                 workers=self._workers(),
+                per_document=per_document,
             )
 
-        return self._retrying(run)
+        results = self._retrying(run)
+        if min_score is None:
+            return results
+        return [[hit for hit in hits if hit.score >= min_score] for hits in results]
 
     def _workers(self) -> ThreadPoolExecutor:
         """Threads for the lexical ranking (started on first use, stopped by `close`)."""

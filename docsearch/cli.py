@@ -12,6 +12,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -20,6 +21,7 @@ from typing import Any
 
 import click
 
+from docsearch.config import Settings
 from docsearch.errors import DocsearchError
 from indexer.errors import IndexerError, NotAnIndex
 
@@ -290,6 +292,20 @@ class _Progress:
     help="Sentences of context before and after each match.",
 )
 @click.option(
+    "--per-doc",
+    "per_document",
+    type=click.IntRange(1, 1000),
+    default=Settings.per_document,
+    show_default=True,
+    help="Most hits from one document, each from another place of it.",
+)
+@click.option(
+    "--min-score",
+    type=float,
+    help="Drop hits scoring below this. Dense: cosine similarity (-1..1); lexical: BM25 over "
+    "what the query's words could reach (1 = every word once); hybrid: their weighted sum.",
+)
+@click.option(
     "--json",
     "as_json",
     is_flag=True,
@@ -306,6 +322,8 @@ def query(
     path_glob: str | None,
     types: tuple[str, ...],
     context: int,
+    per_document: int,
+    min_score: float | None,
     as_json: bool,
 ) -> None:
     """Find the documents that best match TEXT.
@@ -316,7 +334,21 @@ def query(
     if (text is None) == (queries_file is None):
         raise click.UsageError("give either TEXT or --queries-file")
     ds = _open(index_dir, model_dir, device)
-    options = dict(k=k, mode=mode, path_glob=path_glob, types=types or None, context=context)
+    options = dict(
+        k=k,
+        mode=mode,
+        path_glob=path_glob,
+        types=types or None,
+        context=context,
+        per_document=per_document,
+        min_score=min_score,
+    )
+    if text is not None and re.search(r"\w\*", text):
+        click.echo(
+            "note: * is not a wildcard here; docsearch matches whole words and their stems "
+            "(tide finds tides), and meaning in dense and hybrid mode: write words in full",
+            err=True,
+        )
     if queries_file is None:
         hits = ds.search(text, **options)
         if as_json:

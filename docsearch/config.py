@@ -37,6 +37,7 @@ class Settings:
         k: results per query.
         mode: `hybrid`, `dense` or `lexical`.
         context: sentences of context shown before and after a hit.
+        per_document: most hits from one document, each from another place of it.
         faiss_factory: FAISS structure of a new index (`$DOCSEARCH_FAISS`): `auto` (exact
             search while small, IVF once large), `Flat` (always exact) or e.g. `IVF1024,Flat`.
             An existing index keeps the one it was built with.
@@ -50,6 +51,7 @@ class Settings:
     k: int = 5
     mode: str = "hybrid"
     context: int = 1
+    per_document: int = 3
     faiss_factory: str = "auto"
 
     @classmethod

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -158,6 +159,104 @@ def fuse(
     return sorted(fused, key=lambda item: (-item[1], item[0]))
 
 
+# Places of one document closer than this many sentences count as one place (`select_hits`).
+NEAR_SENTENCES = 2
+
+
+@dataclass(frozen=True)
+class Places:
+    """Every candidate place of the documents, scored on its own: the unit of `per_document`.
+
+    A place is a lexical passage (a range of sentence ids, with the best cosine of the dense
+    candidates inside it) or a dense sentence outside every candidate passage. In hybrid mode
+    it scores like `fuse` scores a document, from its own parts; otherwise by its own ranking.
+
+    Attributes:
+        ranked: (id standing for the place, score), best first: a passage's first sentence
+            (or its dense sentence, when that part is the larger) or the dense sentence.
+        spans: that id -> (first, last) sentence ids of the place.
+    """
+
+    ranked: list[tuple[int, float]]
+    spans: dict[int, tuple[int, int]]
+
+    @classmethod
+    def of(
+        cls,
+        dense: Sequence[tuple[int, float]],
+        passages: Sequence[PassageHit],
+        mode: str,
+        dense_weight: float = DENSE_WEIGHT,
+    ) -> Places:
+        """The places of the candidates of one query, scored for `mode`."""
+        spans: dict[int, tuple[int, int]] = {}
+        scored: list[tuple[int, float]] = []
+        if mode == "dense":
+            return cls(list(dense), {i: (i, i) for i, _ in dense})
+        if mode == "lexical":
+            return cls(
+                [(p.first, p.score) for p in passages],
+                {p.first: (p.first, p.last) for p in passages},
+            )
+        floor = min((score for _, score in dense), default=0.0)
+        starts = sorted((p.first, p.last, p.score) for p in passages)
+        inside: dict[int, tuple[int, float]] = {}  # passage first -> its best dense sentence
+        for i, cosine in dense:  # best first: the first one inside a passage is its best
+            at = bisect.bisect_right(starts, (i, float("inf"), float("inf"))) - 1
+            if at >= 0 and starts[at][0] <= i <= starts[at][1]:
+                inside.setdefault(starts[at][0], (i, cosine))
+            else:
+                spans[i] = (i, i)
+                scored.append((i, dense_weight * cosine))
+        for first, last, relevance in starts:
+            sentence, cosine = inside.get(first, (first, floor))
+            d, lex = dense_weight * cosine, (1 - dense_weight) * relevance
+            key = sentence if d > lex else first
+            spans[key] = (first, last)
+            scored.append((key, d + lex))
+        return cls(sorted(scored, key=lambda item: (-item[1], item[0])), spans)
+
+
+def select_hits(
+    ranked: Sequence[tuple[int, float]],
+    document_of: Mapping[int, int],
+    k: int,
+    per_document: int = 1,
+    places: Places | None = None,
+) -> list[tuple[int, float]]:
+    """The hits to show: each of the k best documents by its best sentence, then, with
+    `per_document` > 1, up to that many places of each of them in all, best first.
+
+    A further place of a document is one of its `places` not near those already shown for it
+    (`_near`); it scores on its own (never above its document). The
+    list is cut to k hits, so a one-document index gives k hits from different places.
+    """
+    grouped = group_by_document(ranked, document_of, k)
+    if per_document <= 1 or places is None:
+        return grouped
+    shown: dict[int, list[tuple[int, int]]] = {}
+    for i, _ in grouped:
+        shown[document_of[i]] = [places.spans.get(i, (i, i))]
+    hits = list(grouped)
+    for i, score in places.ranked:
+        taken = shown.get(document_of.get(i, -1))
+        if taken is None or len(taken) >= per_document:
+            continue
+        first, last = places.spans[i]
+        if not any(_near((first, last), span) for span in taken):
+            taken.append((first, last))
+            hits.append((i, score))
+    return sorted(hits, key=lambda item: -item[1])[:k]
+
+
+def _near(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two places are one: passages that share a sentence, or a sentence within
+    `NEAR_SENTENCES` of the other place (two different passages are different places)."""
+    if a[0] != a[1] and b[0] != b[1]:
+        return a[0] <= b[1] and b[0] <= a[1]
+    return a[0] - NEAR_SENTENCES <= b[1] and b[0] - NEAR_SENTENCES <= a[1]
+
+
 @dataclass(frozen=True)
 class Restriction:
     """What the filters let through: None = everything, else document and sentence ids."""
@@ -234,8 +333,10 @@ def rank(
     k: int,
     mode: str,
     context: int = 1,
+    per_document: int = 1,
 ) -> list[Hit]:
-    """Fuse (in hybrid mode) the candidates, keep each document's best sentence, build Hits.
+    """Fuse (in hybrid mode) the candidates, keep each document's best sentence (and up to
+    `per_document` places in all, see `select_hits`), build Hits.
 
     A lexical passage stands for its first sentence until it is shown (`_show_best_sentence`).
     """
@@ -248,10 +349,15 @@ def rank(
     else:
         ranked = dense or lexical
     by_first = {p.first: p for p in passages}
-    shown, gone = _shown_rows(index, query, ranked, document_of, by_first, k)
+    places = Places.of(dense, passages, mode) if per_document > 1 else None
+
+    def select(document_of: Mapping[int, int]) -> list[tuple[int, float]]:
+        return select_hits(ranked, document_of, k, per_document, places)
+
+    shown, gone = _shown_rows(index, query, select(document_of), document_of, by_first)
     if gone:  # removed since the candidates were read: the next documents take their places
         document_of = {i: d for i, d in document_of.items() if d not in gone}
-        shown, _ = _shown_rows(index, query, ranked, document_of, by_first, k)
+        shown, _ = _shown_rows(index, query, select(document_of), document_of, by_first)
     around = index.contexts([s for s, _ in shown], context, context) if context else []
     return [
         _hit(s, score, *(around[i] if context else ((), ()))) for i, (s, score) in enumerate(shown)
@@ -261,18 +367,16 @@ def rank(
 def _shown_rows(
     index: Index,
     query: str,
-    ranked: list[tuple[int, float]],
+    grouped: list[tuple[int, float]],
     document_of: Mapping[int, int],
     passages: dict[int, PassageHit],
-    k: int,
 ) -> tuple[list[tuple[StoredSentence, float]], set[int]]:
-    """The full rows (text, document fields) of the sentences shown for the k best documents.
+    """The full rows (text, document fields) of the sentences shown for the chosen hits.
 
     Returns:
         (row, score) per hit, best first, and the documents whose sentences no longer exist
         (removed after the candidates were read; their hits are left out).
     """
-    grouped = group_by_document(ranked, document_of, k)
     chosen = _show_best_sentence(index, query, grouped, passages)
     rows = index.sentences([i for i, _ in chosen])
     gone = {document_of[g] for (g, _), (i, _) in zip(grouped, chosen, strict=True) if i not in rows}
@@ -295,6 +399,7 @@ def search(
     filters: Filters,
     context: int,
     workers: Executor,
+    per_document: int = 1,
 ) -> list[list[Hit]]:
     """Rank documents for each query.
 
@@ -313,6 +418,7 @@ def search(
         filters: path glob / type restrictions.
         context: neighbouring sentences to attach before and after each hit.
         workers: threads for the lexical rankings.
+        per_document: most hits from one document (see `select_hits`).
     """
     restriction = Restriction.of(index, filters)
     if restriction.nothing:
@@ -331,7 +437,16 @@ def search(
         for job in lexical:
             job.cancel()
     return [
-        rank(index, q, dense[i], passages[i], k=k, mode=mode, context=context)
+        rank(
+            index,
+            q,
+            dense[i],
+            passages[i],
+            k=k,
+            mode=mode,
+            context=context,
+            per_document=per_document,
+        )
         for i, q in enumerate(queries)
     ]
 

@@ -7,11 +7,14 @@ Every reader builds on `decode_text` and `normalise`, and returns an `ExtractedT
 from __future__ import annotations
 
 import codecs
+import logging
 import re
 import unicodedata
 from dataclasses import dataclass
 
 from docsearch.errors import UnreadableDocument
+
+log = logging.getLogger(__name__)
 
 # Longer lines are not real markup; the markup readers skip their regexes on them.
 MAX_INLINE_LINE = 20_000
@@ -86,7 +89,7 @@ def decode_text(name: str, data: bytes, encoding: str | None = None) -> str:
         if encoding is not None:
             text = data.decode(encoding, errors="replace")
         else:
-            text = _decode_without_bom(data)
+            text = _decode_without_bom(name, data)
     # Text has almost no control characters; decoded binary data has plenty.
     controls = len(text) - len(_CONTROL.sub("", text))
     if controls > 1 + 0.01 * len(text) or text.count("\ufffd") > 1 + 0.1 * len(text):
@@ -94,11 +97,12 @@ def decode_text(name: str, data: bytes, encoding: str | None = None) -> str:
     return normalise(text)
 
 
-def _decode_without_bom(data: bytes) -> str:
+def _decode_without_bom(name: str, data: bytes) -> str:
+    """UTF-8 when it is (or nearly is), else cp1252, else latin-1; a guess is said on stderr."""
     try:
         return data.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        first_bad = e.start
     # Bad bytes among valid multi-byte sequences are damage; bad bytes alone mean another
     # encoding. Legacy text almost never holds a valid UTF-8 sequence by accident, and choosing
     # UTF-8 when good >= bad mangles the fewest characters (cp1252 would garble every good one).
@@ -106,11 +110,26 @@ def _decode_without_bom(data: bytes) -> str:
     bad = lenient.count("\ufffd")
     good = len(lenient) - len(lenient.encode("ascii", "ignore")) - bad
     if good >= bad:
+        log.warning(
+            "%s: %d bytes are not valid UTF-8 (the first at byte %d); read as UTF-8 with "
+            "them replaced by \ufffd",
+            name,
+            bad,
+            first_bad,
+        )
         return lenient
+    codec = "cp1252"
     try:
-        return data.decode("cp1252")
+        text = data.decode(codec)
     except UnicodeDecodeError:
-        return data.decode("latin-1")
+        codec, text = "latin-1", data.decode("latin-1")
+    log.warning(
+        "%s is not UTF-8 (byte %d); read as %s. If its text looks wrong, convert it to UTF-8",
+        name,
+        first_bad,
+        codec,
+    )
+    return text
 
 
 def has_bom(data: bytes) -> bool:

@@ -12,7 +12,7 @@ from tests.e2e.test_cli import PAGE_TWO, TIDES
 
 
 def test_search_returns_hits_with_context(built_index: Path) -> None:
-    hits = DocSearch(built_index).search(TIDES, k=3, mode="dense")
+    hits = DocSearch(built_index).search(TIDES, k=3, mode="dense", per_document=1)
     top = hits[0]
     assert top.path.endswith("ocean_tides_and_the_moon.md") and top.text == TIDES
     assert top.score == pytest.approx(1.0, abs=1e-4)

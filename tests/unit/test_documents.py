@@ -570,3 +570,14 @@ def test_truncated_pdfs_never_raise_anything_else() -> None:
             read_bytes("a.pdf", data[:cut])
         except UnreadableDocument:
             pass
+
+
+def test_a_guessed_encoding_is_said_on_stderr(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger="docsearch"):
+        read_bytes("legacy.txt", b"caf\xe9 cr\xe8me")
+        read_bytes("damaged.txt", "naïve café ".encode() * 3 + b"\xff end")
+        read_bytes("fine.txt", "naïve café".encode())
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 2
+    assert messages[0].startswith("legacy.txt is not UTF-8 (byte 3); read as cp1252")
+    assert messages[1].startswith("damaged.txt: 1 bytes are not valid UTF-8")
