@@ -589,7 +589,8 @@ def test_highlighted_code_and_heading_anchors_read_as_written() -> None:
         '<div class="highlight"><pre><span class="n">subprocess</span><span class="o">.</span>'
         '<span class="n">run</span><span class="p">([</span><span class="s2">&quot;ls&quot;'
         '</span><span class="p">,</span> <span class="s2">&quot;-l&quot;</span>'
-        '<span class="p">])</span>\n<span class="n">x</span> <span class="o">=</span> 1\n</pre></div>'
+        '<span class="p">])</span>\n<span class="n">x</span> <span class="o">=</span> 1\n'
+        "</pre></div>"
     )
     text = read_bytes("page.html", html.encode()).text
     assert text == 'Running a command\n\n    subprocess.run(["ls", "-l"])\n    x = 1'
