@@ -4,6 +4,8 @@
 
 - SciFact (BEIR): each abstract (title + text) is a document ingested by `docsearch`; the 300
   test claims are queried in dense, lexical and hybrid mode; nDCG@10 over documents.
+- Cranfield (session 6): the same for 1,398 aeronautics abstracts and 225 questions that
+  paraphrase them (graded judgements). References for it are in ../shared/data/README.md.
 - STS Benchmark test: Spearman correlation of the encoder's cosine similarity with gold scores.
 - References on the same data: BM25 (bm25s) over whole documents, and all-MiniLM-L6-v2 with an
   exact FAISS index over ~200-word passages (a document scored by its best passage);
@@ -66,13 +68,20 @@ def load_beir(
     return corpus, queries, qrels
 
 
-def write_corpus_files(corpus: dict[str, tuple[str, str]]) -> Path:
-    """One text file per abstract (title line, blank line, abstract), so ingest reads real files."""
-    folder = CACHE / "scifact_docs"
+def write_corpus_files(corpus: dict[str, tuple[str, str]], name: str = "scifact") -> Path:
+    """One text file per abstract (title line, blank line, abstract), so ingest reads real files.
+
+    Cranfield's text already begins with its title, so it is written alone; its two empty
+    abstracts are left out (nothing to find).
+    """
+    folder = CACHE / f"{name}_docs"
+    if name == "cranfield":
+        corpus = {d: ("", x) for d, (_, x) in corpus.items() if x.strip()}
     if not folder.exists() or len(list(folder.iterdir())) != len(corpus):
         folder.mkdir(parents=True, exist_ok=True)
         for doc_id, (title, text) in corpus.items():
-            (folder / f"{doc_id}.txt").write_text(f"{title}\n\n{text}\n", encoding="utf-8")
+            head = f"{title}\n\n" if title else ""
+            (folder / f"{doc_id}.txt").write_text(f"{head}{text}\n", encoding="utf-8")
     return folder
 
 
@@ -81,10 +90,15 @@ def mean_ndcg(rankings: dict[str, list[str]], qrels: dict[str, dict[str, int]]) 
 
 
 def docsearch_scifact(model: Path | None, corpus, queries, qrels) -> dict[str, object]:
+    return docsearch_beir("scifact", model, corpus, queries, qrels)
+
+
+def docsearch_beir(name: str, model: Path | None, corpus, queries, qrels) -> dict[str, object]:
+    """Ingest a BEIR set's documents as files and score dense, lexical and hybrid nDCG@10."""
     from docsearch import DocSearch
 
-    folder = write_corpus_files(corpus)
-    index_dir = CACHE / "scifact_index"
+    folder = write_corpus_files(corpus, name)
+    index_dir = CACHE / f"{name}_index"
     ds = DocSearch(index_dir, model=model, device="cpu")
     ds.rebuild()
     started = time.perf_counter()
@@ -217,6 +231,7 @@ def main() -> None:
         result["docsearch"] = {
             "stsb_test": round(sts_spearman(encoder.encode, *sts), 4),
             "scifact": docsearch_scifact(args.model, corpus, queries, qrels),
+            "cranfield": docsearch_beir("cranfield", args.model, *load_beir("cranfield")),
         }
     if not args.no_references:
         result["bm25s_scifact"] = bm25_scifact(corpus, queries, qrels)

@@ -130,6 +130,7 @@ def cli(verbose: int, quiet: bool) -> None:
     \b
     docsearch ingest ./docs              # read, split, encode and index a folder
     docsearch query "how do tides work?" # best matching documents and sentences
+    docsearch list                       # which documents it holds
     docsearch status                     # what the index holds
     docsearch tune --minutes 5           # adapt the encoder to your documents
     """
