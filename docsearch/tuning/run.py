@@ -19,6 +19,7 @@ import numpy as np
 
 from docsearch.errors import DocsearchError
 from docsearch.model_config import fingerprint
+from docsearch.tuning import validation
 from docsearch.tuning.pairs import Corpus, PairBatcher
 from docsearch.tuning.switch import store_model, switch_model
 from docsearch.tuning.trainer import (
@@ -62,6 +63,10 @@ class TuneReport:
     teacher_sentences: int = 0
     steps: int = 0
     seconds: dict[str, float] = field(default_factory=dict)
+    # Held-out validation (docsearch.tuning.validation): the base's and the adapted model's
+    # scores, and whether the index switched (it keeps the base unless the adapted is better).
+    validation: dict[str, float] = field(default_factory=dict)
+    switched: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -88,8 +93,10 @@ def tune(
     config: TuneConfig | None = None,
     wait_seconds: float = 30.0,
     progress: Progress | None = None,
+    force: bool = False,
 ) -> TuneReport:
-    """Train a copy of `base` on the index's sentences and switch the index over to it.
+    """Train a copy of `base` on the index's sentences and switch the index over to it if it
+    beats `base` on held-out documents (`docsearch.tuning.validation`), or if `force`.
 
     Args:
         index: the index to adapt to (and re-encode).
@@ -129,7 +136,14 @@ def tune(
         encode_seconds,
     )
     seconds: dict[str, float] = {}
-    targets = _targets(base, corpus, teacher, deadline - encode_seconds, config, progress)
+    train, held_out = validation.split(corpus)
+    check = validation.pairs(held_out, seed=config.seed)
+    guarded = len(check[0]) >= validation.MIN_PAIRS
+    if not guarded:
+        train = corpus
+        log.info("too few documents to hold some out; tune switches without validation")
+    scores = {"base": round(validation.score(base.encode, *check), 4)} if guarded else {}
+    targets = _targets(base, train, teacher, deadline - encode_seconds, config, progress)
     seconds["targets"] = round(time.monotonic() - started, 1)
 
     model = copy.deepcopy(base.model)
@@ -139,7 +153,7 @@ def tune(
     steps = train_until(
         model,
         base.tokenizer,
-        PairBatcher(corpus, seed=config.seed),
+        PairBatcher(train, seed=config.seed),
         targets,
         train_seconds,
         config,
@@ -150,6 +164,27 @@ def tune(
 
     mark = time.monotonic()
     adapted = _encoder_like(base, model)
+    if guarded:
+        scores["adapted"] = round(validation.score(adapted.encode, *check), 4)
+        if scores["adapted"] <= scores["base"] and not force:
+            log.warning(
+                "the adapted model is not better on held-out documents (%.4f against the base's "
+                "%.4f); the index keeps its model. Try a longer --minutes or --teacher",
+                scores["adapted"],
+                scores["base"],
+            )
+            seconds["total"] = round(time.monotonic() - started, 1)
+            return TuneReport(
+                model=base.name,
+                fingerprint=base.fingerprint,
+                base_fingerprint="",
+                sentences=len(corpus.texts),
+                teacher_sentences=len(targets.texts) if teacher is not None else 0,
+                steps=steps,
+                seconds=seconds,
+                validation=scores,
+                switched=False,
+            )
     record = switch_model(
         index,
         adapted,
@@ -167,6 +202,7 @@ def tune(
         teacher_sentences=len(targets.texts) if teacher is not None else 0,
         steps=steps,
         seconds=seconds,
+        validation=scores,
     )
 
 

@@ -51,7 +51,7 @@ def top_document(index: Path) -> str:
 
 
 def test_tune_then_reset(index_copy: Path) -> None:
-    result = run("tune", "--index", str(index_copy), "--minutes", "0.2", "--json")
+    result = run("tune", "--index", str(index_copy), "--minutes", "0.2", "--force", "--json")
     report = json.loads(result.stdout)
     assert report["base_fingerprint"] == SHIPPED and report["steps"] > 0
     assert report["sentences"] == status(index_copy)["sentences"]
@@ -93,7 +93,8 @@ def models(index: Path) -> list[str]:
 def test_a_killed_tune_leaves_the_index_as_it_was(index_copy: Path, point: str) -> None:
     code = ["-c", PAUSED_SWITCH] if point == "switch" else ["-m", "docsearch"]
     # Killed in training, the budget is never reached; the switch comes after 0.2 minutes.
-    args = ["tune", "--index", str(index_copy), "--minutes", "1" if point == "training" else "0.2"]
+    minutes = "1" if point == "training" else "0.2"
+    args = ["tune", "--index", str(index_copy), "--minutes", minutes, "--force"]
     log = index_copy.parent / "tune.log"
     with open(log, "w") as stderr:
         child = subprocess.Popen(
@@ -110,7 +111,7 @@ def test_a_killed_tune_leaves_the_index_as_it_was(index_copy: Path, point: str) 
     assert status(index_copy)["model_fingerprint"] == SHIPPED
     assert top_document(index_copy).endswith(TIDES_DOC)
     if point == "switch":  # the stored but never committed model is cleared by the next tune
-        run("tune", "--index", str(index_copy), "--minutes", "0.2")
+        run("tune", "--index", str(index_copy), "--minutes", "0.2", "--force")
         assert models(index_copy) == [status(index_copy)["model_fingerprint"]]
 
 
@@ -120,8 +121,25 @@ def test_a_killed_tune_leaves_the_index_as_it_was(index_copy: Path, point: str) 
 )
 def test_tune_with_the_teacher(index_copy: Path) -> None:
     report = json.loads(
-        run("tune", "--index", str(index_copy), "--minutes", "0.3", "--teacher", "--json").stdout
+        run(
+            "tune", "--index", str(index_copy), "--minutes", "0.3", "--teacher", "--force", "--json"
+        ).stdout
     )
     assert report["teacher_sentences"] > 0 and report["steps"] > 0
     assert status(index_copy)["model_fingerprint"] == report["fingerprint"]
     assert top_document(index_copy).endswith(TIDES_DOC)
+
+
+def test_tune_switches_only_to_a_model_better_on_held_out_documents(index_copy: Path) -> None:
+    result = run("tune", "--index", str(index_copy), "--minutes", "0.2", "--json")
+    report = json.loads(result.stdout)
+    scores = report["validation"]
+    assert set(scores) == {"base", "adapted"} and 0 < scores["base"] <= 1
+    assert "held-out validation" in result.stderr
+    after = status(index_copy)
+    if report["switched"]:
+        assert scores["adapted"] > scores["base"] and after["adapted"]
+    else:
+        assert scores["adapted"] <= scores["base"]
+        assert after["model_fingerprint"] == SHIPPED and not after["adapted"]
+        assert "kept" in result.stderr and not (index_copy / "models").exists()
