@@ -27,6 +27,7 @@ from indexer.errors import IndexerError, NotAnIndex
 
 MODES = ("hybrid", "dense", "lexical")
 TYPES = ("text", "markdown", "rst", "html", "pdf")
+_SENTENCE_ENDS = frozenset(".!?…:;。！？\"'”’)]")
 
 
 class _UsageError(click.ClickException):
@@ -402,10 +403,20 @@ def _print_hits(hits: list[Any]) -> None:
         where += f" p.{hit.page}" if hit.page is not None else ""
         where += f":{hit.line}"
         click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  score {hit.score:.4f}")
-        before = " ".join(hit.before)
-        after = " ".join(hit.after)
-        line = " ".join(part for part in (before, click.style(hit.text, fg="green"), after) if part)
-        click.echo(f"    {line}")
+        parts = [*hit.before, click.style(hit.text, fg="green"), *hit.after]
+        click.echo(f"    {_join_sentences(parts)}")
+
+
+def _join_sentences(parts: list[str]) -> str:
+    """Sentences on one line; after one without final punctuation (a heading) a dash, so that
+    "Near the horizon" and "Close to a black hole, ..." do not read as one sentence."""
+    out = ""
+    for part in parts:
+        if out:
+            plain = click.unstyle(out).rstrip()
+            out += " " if plain[-1:] in _SENTENCE_ENDS else " — "
+        out += part
+    return out
 
 
 @cli.command()

@@ -51,8 +51,13 @@ _DOTTED_ACRONYM = re.compile(r"(?:[^\W\d_]\.)+[^\W\d_]")
 _LIST_MARKER = re.compile(r"(?:[-*+•◦▪‣·]|\(?\d{1,3}[.)]|\(?[a-z]\))[ \t]+(?=\S)")
 _HAS_WORD_CHAR = re.compile(r"[^\W_]")
 _NON_SPACE = re.compile(r"\S")
-_PROSE_CHAR = re.compile(r"[^\W\d_]|[ ,.'\"?!-]")
-_CODE_LINE_END = frozenset("{}[]();=\\")
+_PROSE_CHAR = re.compile(r"[^\W_]|[ ,.'\"?!:;()/‐-]")
+# Wrapped prose may end a line with ';' or ')' (man pages do), never with these.
+_PROSE_NEVER_ENDS = frozenset("{}[(=\\")
+# Code, not prose: braces, assignment or comparison, a call `name(`, `);` at the end, comments.
+# A command-line option with its value, `--sort=WORD` or `--color[=WHEN]`, is not code.
+_OPTION = re.compile(r"--[\w-]+\[?=[^\s\]]*\]?")
+_CODE_SIGN = re.compile(r"[{}<>\\]|[^\s=!<>]=|\w\(|\);\s*$|^\s*(#|//)")
 _INNER_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*\s")
 _NO_HEADING_END = frozenset(".!?…。！？,;:-–—/&+=([{")
 
@@ -232,9 +237,15 @@ def _ends_sentence(text: str, line: _Line) -> bool:
 def _is_heading(text: str, start: int, line: _Line, following: _Line, in_item: bool) -> bool:
     """Whether text[start:line.end] reads as a title: short, unpunctuated, and what follows
     on the next line starts anew (not lowercase, not indented deeper)."""
-    if line.end - start > 100 or following.indent > line.indent:
-        return False
     content = text[start : line.end]
+    if line.end - start > 100:
+        return False
+    # A deeper-indented next line usually continues a term; an upper-case line at the margin
+    # above an indented block is a section heading (man pages, RFCs: "DESCRIPTION").
+    if line.indent == 0 and following.indent > 0 and content.isupper() and len(content) < 40:
+        return True
+    if following.indent > line.indent:
+        return False
     words = content.split()
     if not words or len(words) > 10 or _INNER_END.search(content):
         return False
@@ -272,13 +283,21 @@ def _code_lines(text: str, lines: list[_Line]) -> list[bool]:
 
 
 def _reads_as_prose(text: str, run: list[_Line]) -> bool:
-    for line in run[:-1]:
+    """Whether an indented run is wrapped prose (a man page's option text, an indented
+    quotation): long lines of words and ordinary punctuation, no sign of code."""
+    for line, following in zip(run, run[1:], strict=False):
         content = text[line.start : line.end]
-        if len(content) < 40 or content[-1] in _CODE_LINE_END:
+        if content[-1] in _PROSE_NEVER_ENDS:
+            return False
+        content = _OPTION.sub("--option", content)
+        if _CODE_SIGN.search(content):
+            return False
+        # A short line is a wrapped line's end, or a term whose definition is indented deeper.
+        if len(content) < 40 and following.indent <= line.indent:
             return False
         if len(_PROSE_CHAR.findall(content)) < 0.9 * len(content):
             return False
-    return text[run[-1].end - 1] not in _CODE_LINE_END
+    return text[run[-1].end - 1] not in _PROSE_NEVER_ENDS
 
 
 # --- pass 2: sentences inside a segment ----------------------------------------------------

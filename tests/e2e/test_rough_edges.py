@@ -183,3 +183,10 @@ def test_a_large_document_is_written_in_parts_like_a_small_one(
     query = "number 123 rests"
     for mode in ("lexical", "dense"):  # the tiny model is untrained: hybrid means little
         assert whole.search(query, mode=mode)[0].text == parts.search(query, mode=mode)[0].text
+
+
+def test_a_heading_in_the_context_does_not_run_into_the_next_sentence(built_index: Path) -> None:
+    query = "In 2015 the LIGO detectors recorded gravitational waves from two black holes"
+    out = run("query", query, "--index", str(built_index), "-k", "1", "--context", "2").stdout
+    assert "near the horizon — Close to a black hole" in out
+    assert "light-years away. Time and tides" in out

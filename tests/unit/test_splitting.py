@@ -367,3 +367,43 @@ def test_no_letter_is_lost(text: str) -> None:
     for start, end in split_spans(text):
         covered.update(range(start, end))
     assert all(i in covered for i, char in enumerate(text) if char.isalpha())
+
+
+MANUAL_PAGE = """\
+NAME
+       tidectl - predict the tides of a harbour
+
+DESCRIPTION
+       Tidectl reads a table of harmonic constants and prints the height of the
+       water for every hour of the chosen day (the local day unless told otherwise).
+
+       -d, --day=DATE
+              predict the tides of DATE instead of today; dates are written as
+              year, month and day (see FORMATS below)
+
+       --units[=UNIT]
+              print heights in UNIT, metres by default
+
+EXAMPLE
+       To print tomorrow's tides:
+
+           tidectl --day=tomorrow
+           tidectl --units=feet > heights.txt
+"""
+
+
+def test_a_manual_page_keeps_wrapped_paragraphs_and_its_section_headings() -> None:
+    spans = split_spans(MANUAL_PAGE)
+    sentences = [MANUAL_PAGE[a:b] for a, b in spans]
+    flat = [" ".join(s.split()) for s in sentences]
+    assert flat[0] == "NAME" and flat[2] == "DESCRIPTION"
+    assert (
+        "Tidectl reads a table of harmonic constants and prints the height of the water for "
+        "every hour of the chosen day (the local day unless told otherwise)." in flat
+    )
+    assert (
+        "-d, --day=DATE predict the tides of DATE instead of today; dates are written as "
+        "year, month and day (see FORMATS below)" in flat
+    )
+    assert "--units[=UNIT] print heights in UNIT, metres by default" in flat
+    assert "tidectl --day=tomorrow" in flat and "tidectl --units=feet > heights.txt" in flat
