@@ -122,7 +122,9 @@ def tune(
     encode_seconds = _estimate_encoding(base, corpus.texts)
     left = deadline - encode_seconds - time.monotonic()
     if left < MIN_TRAINING_SHARE * 60.0 * minutes:
-        needed = (encode_seconds + time.monotonic() - started) / (1 - MIN_TRAINING_SHARE) / 60
+        # With a margin: the encoding estimate varies from run to run by a few tens of percent,
+        # and a suggestion that is refused in turn ("give 2", then "give 3") helps nobody.
+        needed = 1.3 * (encode_seconds + time.monotonic() - started) / (1 - MIN_TRAINING_SHARE) / 60
         raise DocsearchError(
             f"re-encoding the index's {len(corpus.texts)} sentences alone takes about "
             f"{encode_seconds / 60:.1f} minutes, leaving too little of {minutes:g} for training; "
