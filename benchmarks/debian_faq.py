@@ -1,0 +1,150 @@
+"""Dev sets that look like what users meet: FAQ questions -> the section that answers them,
+among every other file of a Debian documentation package, ingested like a user's folder.
+
+    python benchmarks/debian_faq.py              # builds the sets once, then measures
+
+Sets (development only; the reserved `python3.*-doc` and `debian-faq*` packages are never
+used here):
+- `sqlite3-doc` (Debian bookworm, 3.40.1): the 27 questions of `faq.html`; each answer (the
+  HTML after its question, question removed) is a file of its own; the package's other 961
+  files are the distractors.
+- `git-doc` (Debian bookworm, 2.39.5): the questions of `gitfaq.txt` (`Question?::` items);
+  each answer is a file of its own; the other files of the package (HTML and text versions
+  of every manual page and guide; `gitfaq.*` left out) are the distractors.
+
+The packages are fetched with `apt-get download sqlite3-doc git-doc` and unpacked with
+`dpkg-deb -x` into ~/.cache/docsearch/debian (`$DOCSEARCH_BENCH_CACHE/../debian`), never into the
+repository. Metrics over documents (each ranked by its best hit, `per_document=1`): MRR@10 and
+Success@10 of the answer file, for docsearch's dense, lexical and hybrid modes. With so few
+questions (27 and 20) a difference under ~0.05 is noise.
+Writes benchmarks/results/debian_faq.json.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from machine import CACHE, machine_info
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+DEBIAN = CACHE.parent / "debian"
+PACKAGES = {"sqlite3-doc": "usr/share/doc/sqlite3", "git-doc": "usr/share/doc/git-doc"}
+SUPPORTED = {".txt", ".md", ".rst", ".html", ".htm", ".pdf"}
+
+
+def unpacked(package: str) -> Path:
+    """The package's documentation folder, downloaded and unpacked once."""
+    root = DEBIAN / package
+    if not root.exists():
+        DEBIAN.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["apt-get", "download", package], cwd=DEBIAN, check=True)
+        deb = next(DEBIAN.glob(f"{package}_*.deb"))
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(root)], check=True)
+    return root / PACKAGES[package]
+
+
+def sqlite_faq(faq: Path) -> list[tuple[str, str, str]]:
+    """(id, question, answer HTML) of each item of SQLite's faq.html."""
+    text = faq.read_text(encoding="utf-8", errors="replace")
+    items = []
+    parts = re.split(r'<a name="q(\d+)"></a>', text)
+    for number, body in zip(parts[1::2], parts[2::2], strict=True):
+        match = re.search(r"<b>\(\d+\)\s*(.*?)</b>", body, re.S)
+        if match is None:
+            continue
+        question = " ".join(html.unescape(re.sub(r"<[^>]+>", "", match.group(1))).split())
+        answer = body[match.end() :]
+        answer = answer.split("<hr", 1)[0]
+        items.append((f"q{number}", question, f"<html><body><p>{answer}</body></html>"))
+    return items
+
+
+def git_faq(faq: Path) -> list[tuple[str, str, str]]:
+    """(id, question, answer text) of each `Question?::` item of gitfaq.txt."""
+    text = faq.read_text(encoding="utf-8", errors="replace")
+    items = []
+    for block in re.split(r"^\[\[", text, flags=re.M)[1:]:
+        ident, _, rest = block.partition("]]\n")
+        question, sep, answer = rest.partition("::\n")
+        if not sep or "\n" in question.strip():
+            continue
+        answer = re.split(r"^[A-Z][A-Za-z ]+\n-{3,}$", answer, flags=re.M)[0]
+        items.append((ident.strip(), question.strip().replace("`", ""), answer))
+    return items
+
+
+def build(package: str) -> tuple[Path, dict[str, str]]:
+    """The folder to ingest (answers + distractors) and query -> answer file stem."""
+    source = unpacked(package)
+    folder = CACHE / f"debian_{package}"
+    if package == "sqlite3-doc":
+        faq_files, items, suffix = {"faq.html"}, sqlite_faq(source / "faq.html"), ".html"
+    else:
+        faq_files, items = {"gitfaq.html", "gitfaq.txt"}, git_faq(source / "gitfaq.txt")
+        suffix = ".txt"
+    if folder.exists():
+        shutil.rmtree(folder)
+    (folder / "answers").mkdir(parents=True)
+    for path in source.rglob("*"):
+        if path.is_file() and path.suffix in SUPPORTED and path.name not in faq_files:
+            target = folder / "package" / path.relative_to(source)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    queries = {}
+    for ident, question, answer in items:
+        name = f"faq-answer-{ident}"
+        (folder / "answers" / f"{name}{suffix}").write_text(answer, encoding="utf-8")
+        queries[question] = name
+    return folder, queries
+
+
+def measure(package: str) -> dict[str, object]:
+    from docsearch import DocSearch
+
+    folder, queries = build(package)
+    ds = DocSearch(CACHE / f"debian_{package}_index", device="cpu")
+    ds.rebuild()
+    started = time.perf_counter()
+    report = ds.ingest([folder])
+    out: dict[str, object] = {
+        "questions": len(queries),
+        "documents": report.added,
+        "sentences": report.sentences,
+        "ingest_seconds": round(time.perf_counter() - started, 1),
+        "failed_files": len(report.failed),
+    }
+    questions = list(queries)
+    for mode in ("dense", "lexical", "hybrid"):
+        results = ds.search_many(questions, k=10, mode=mode, context=0, per_document=1)
+        reciprocal, found = [], 0
+        for question, hits in zip(questions, results, strict=True):
+            stems = [Path(h.path).stem for h in hits]
+            rank = stems.index(queries[question]) + 1 if queries[question] in stems else 0
+            reciprocal.append(1 / rank if rank else 0.0)
+            found += bool(rank)
+        out[f"{mode}_mrr10"] = round(sum(reciprocal) / len(reciprocal), 4)
+        out[f"{mode}_success10"] = round(found / len(questions), 4)
+    ds.close()
+    return out
+
+
+def main() -> None:
+    result: dict[str, object] = {"machine": machine_info()}
+    for package in PACKAGES:
+        result[package] = measure(package)
+        print(package, json.dumps(result[package]), flush=True)
+    path = REPO / "benchmarks" / "results" / "debian_faq.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
