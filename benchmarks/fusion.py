@@ -12,6 +12,8 @@ Development sets (never used in training; see docsearch/training/data.py DEV_ROW
   SciFact: those sets overrate the dense side for claims.
 - Cranfield (added in session 6): 225 engineering questions -> 1,400 abstracts, graded
   judgements; the questions paraphrase the abstracts, so the words often differ.
+- Debian FAQs (added in session 6, `debian_faq.py`): sqlite3-doc's 27 and git-doc's 20 FAQ
+  questions -> the file holding their answer among all the package's files.
 SciFact test is reported beside them for information only; the choice is made on dev
 (`choose`, `holds`).
 
@@ -34,6 +36,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
+import debian_faq  # noqa: E402
 from quality import CACHE, EVAL, RESULTS, load_beir, load_scifact, mean_ndcg  # noqa: E402
 
 TRAIN = EVAL.parent / "train"
@@ -41,12 +44,21 @@ DEV_ROWS = 200
 FETCH = 100
 # The sets the rule is chosen on: three where the query shares the documents' words, and
 # Cranfield, where questions paraphrase the abstracts. SciFact test is reported, never used.
-DEV_NAMES = ("pubmedqa_dev", "arxiv_dev", "pubmedqa_claims_dev", "cranfield")
+DEV_NAMES = (
+    "pubmedqa_dev",
+    "arxiv_dev",
+    "pubmedqa_claims_dev",
+    "cranfield",
+    "debian_sqlite3-doc",
+    "debian_git-doc",
+)
 CALIBRATED_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
-def dev_sets() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, dict[str, int]]]]:
-    """name -> (doc id -> text, query id -> query, qrels) for PubMedQA and arXiv dev."""
+def dev_sets() -> dict[
+    str, tuple[dict[str, str] | Path, dict[str, str], dict[str, dict[str, int]]]
+]:
+    """name -> (doc id -> text, or a folder of files; query id -> query; qrels)."""
     sets = {}
     for name, file, query_key, text_of in (
         (
@@ -70,6 +82,14 @@ def dev_sets() -> dict[str, tuple[dict[str, str], dict[str, str], dict[str, dict
         queries = {str(i): _query(rows[i][query_key], name) for i in dev}
         qrels = {str(i): {str(i): 1} for i in dev}
         sets[name] = (docs, queries, qrels)
+    for package in ("sqlite3-doc", "git-doc"):  # folders of real files (debian_faq.py)
+        folder, answers = debian_faq.build(package)
+        qids = {f"q{i}": question for i, question in enumerate(answers)}
+        sets[f"debian_{package}"] = (
+            folder,
+            qids,
+            {q: {answers[question]: 1} for q, question in qids.items()},
+        )
     corpus, queries, qrels = load_beir("cranfield")
     # Its text already begins with the title; two abstracts are empty.
     sets["cranfield"] = ({d: x for d, (_, x) in corpus.items() if x.strip()}, queries, qrels)
@@ -91,7 +111,7 @@ def candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: 
     """Per query: the raw dense and lexical rankings from the real index, and their sentences."""
     from docsearch import DocSearch
 
-    folder = CACHE / f"fusion_{name}"
+    folder = docs if isinstance(docs, Path) else CACHE / f"fusion_{name}"
     if not folder.exists():
         folder.mkdir(parents=True)
         for doc_id, text in docs.items():

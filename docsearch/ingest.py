@@ -76,8 +76,12 @@ def index_sentences(document: Document, encoder: Encoder) -> list[Sentence]:
     """
     out: list[Sentence] = []
     sentences = split_document(document)
-    # One batched tokenizer call finds the few sentences that need windows.
-    lengths = [len(ids) for ids in encoder.tokenizer.encode([s.text for s in sentences])]
+    # Batched tokenizer calls find the few sentences that need windows; only the lengths are
+    # kept (the token lists of a 50 MB document took ~1 KiB per sentence at once).
+    lengths: list[int] = []
+    for start in range(0, len(sentences), ENCODE_CHUNK):
+        part = sentences[start : start + ENCODE_CHUNK]
+        lengths += [len(ids) for ids in encoder.tokenizer.encode([s.text for s in part])]
     for sentence, n_tokens in zip(sentences, lengths, strict=True):
         spans = encoder.windows(sentence.text) if n_tokens > encoder.max_tokens else []
         if len(spans) <= 1:
