@@ -1,8 +1,14 @@
-"""Storage engine of docsearch: sentences, their vectors and a BM25 index in one directory."""
+"""Storage engine of docsearch: sentences, their vectors and a BM25 index in one directory.
+
+Exports load on first use (PEP 562), so importing `indexer.errors` or `docsearch.cli` costs
+neither faiss nor SQLAlchemy; `from indexer import Index` loads them.
+"""
 
 from __future__ import annotations
 
-from indexer.auto_factory import AutoFactory
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from indexer.errors import (
     FormatMismatch,
     IndexCorrupt,
@@ -14,10 +20,32 @@ from indexer.errors import (
     NotAnIndex,
     StorageError,
 )
-from indexer.index import Index
-from indexer.layout import Manifest
-from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
-from indexer.writer import IndexWriter
+
+if TYPE_CHECKING:
+    from indexer.auto_factory import AutoFactory
+    from indexer.index import Index
+    from indexer.layout import Manifest
+    from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
+    from indexer.writer import IndexWriter
+
+_LAZY = {
+    "AutoFactory": "indexer.auto_factory",
+    "Index": "indexer.index",
+    "Manifest": "indexer.layout",
+    "DocumentRecord": "indexer.records",
+    "SentenceRecord": "indexer.records",
+    "StoredDocument": "indexer.records",
+    "StoredSentence": "indexer.records",
+    "IndexWriter": "indexer.writer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'indexer' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "AutoFactory",

@@ -221,3 +221,15 @@ def test_index_from_environment(
     assert (tmp_path / "env-index" / "manifest.json").exists()
     hits = json.loads(run("query", "printing press", "--json").stdout)
     assert hits
+
+
+def test_the_cli_module_imports_neither_faiss_sqlalchemy_nor_torch() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, docsearch.cli; "
+        "print(sorted(m for m in ('faiss', 'sqlalchemy', 'torch') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
