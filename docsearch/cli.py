@@ -179,12 +179,15 @@ def ingest(
         click.echo(f"failed: {path}: {reason}", err=True)
     for path, reason in report.skipped:
         logging.getLogger("docsearch").debug("skipped %s (%s)", path, reason)
+    for path in report.empty:
+        logging.getLogger("docsearch").debug("empty, passed by: %s", path)
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     if not (ctx.obj or {}).get("quiet"):
         click.echo(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
             f"{report.removed} removed, {_skipped_summary(report.skipped)}, "
+            f"{len(report.empty)} empty, "
             f"{len(report.failed)} failed; {report.sentences} sentences in {report.seconds:.1f} s "
             f"-> {ds.path}",
             err=True,

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from docsearch.errors import UnreadableDocument, UnsupportedFileType
+from docsearch.errors import EmptyDocument, UnreadableDocument, UnsupportedFileType
 from docsearch.readers import (
     ExtractedText,
     read_html,
@@ -295,14 +295,13 @@ def read_bytes(name: str, data: bytes, mtime: float | None = None) -> Document:
     """
     doc_type = _document_type(name)
     if not data:
-        raise UnreadableDocument(name, "empty file")
+        raise EmptyDocument(name, "empty file")
     extracted = _READERS[doc_type](name, data)
     text, title = extracted.text, extracted.title
     if not text.strip():
-        reason = (
-            "no text (only whitespace)" if doc_type == "text" else "no text after removing markup"
-        )
-        raise UnreadableDocument(name, reason)
+        if doc_type == "text":
+            raise EmptyDocument(name, "no text (only whitespace)")
+        raise UnreadableDocument(name, "no text after removing markup")
     return Document(
         path=name,
         type=doc_type,

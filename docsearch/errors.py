@@ -21,6 +21,11 @@ class UnreadableDocument(DocsearchError):
         self.reason = reason
 
 
+class EmptyDocument(UnreadableDocument):
+    """A file with no text at all (empty, or only whitespace): nothing is wrong with it, so
+    ingest passes it by and counts it instead of reporting a failure."""
+
+
 class UnsupportedFileType(UnreadableDocument):
     """The file's extension is not one docsearch reads."""
 

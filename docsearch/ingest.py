@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from docsearch.documents import Document, find_files, read_file
-from docsearch.errors import UnreadableDocument
+from docsearch.errors import EmptyDocument, UnreadableDocument
 from docsearch.splitting import Sentence, split_document
 
 if TYPE_CHECKING:
@@ -36,6 +36,8 @@ class IngestReport:
         added, updated, unchanged, removed: document counts.
         sentences: sentences written.
         skipped: (path, reason) for files of types docsearch does not read.
+        empty: files with no text (empty or only whitespace), passed by like skipped ones; one
+            that was indexed before loses its old text (counted in `removed`).
         failed: (path, reason) for files that could not be read; the rest was still ingested.
         seconds: wall time.
     """
@@ -48,6 +50,7 @@ class IngestReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
+    empty: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -63,6 +66,7 @@ class IngestReport:
             "removed": self.removed,
             "sentences": self.sentences,
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "empty": list(self.empty),
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "seconds": round(self.seconds, 3),
         }
@@ -265,6 +269,11 @@ def ingest_paths(
         for done, path in enumerate(listing.files, 1):
             try:
                 document = read_file(Path(os.path.abspath(path)))
+            except EmptyDocument:
+                report.empty.append(printable_path(path))
+                if os.path.abspath(path) in known and writer.remove_document(os.path.abspath(path)):
+                    report.removed += 1
+                continue
             except UnreadableDocument as e:
                 # Reported once, by the caller, from `report.failed` (the CLI lists them).
                 log.debug("not ingested: %s", e)
@@ -280,7 +289,7 @@ def ingest_paths(
             batcher.add(document)
         batcher.flush()
         if prune:
-            report.removed = _prune(writer, known, listing.files, [p for p in roots if p.is_dir()])
+            report.removed += _prune(writer, known, listing.files, [p for p in roots if p.is_dir()])
     report.seconds = time.monotonic() - started
     return report
 

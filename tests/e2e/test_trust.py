@@ -85,3 +85,22 @@ def test_an_empty_folder_may_become_an_index(tmp_path: Path) -> None:
     index.mkdir()
     (docs / "a.txt").write_text(TIDES)
     assert DocSearch(index).ingest([docs]).added == 1
+
+
+def test_an_empty_file_is_passed_by_not_a_failure(tmp_path: Path) -> None:
+    docs = tmp_path / "d"
+    docs.mkdir()
+    (docs / "a.txt").write_text(TIDES)
+    (docs / "placeholder.txt").write_text("")
+    result = run("ingest", "--index", str(tmp_path / "index"), str(docs), "--json")
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["added"] == 1 and report["failed"] == []
+    assert [Path(p).name for p in report["empty"]] == ["placeholder.txt"]
+    assert "1 empty" in result.stderr
+    # A document that became empty loses its old text from the index.
+    (docs / "a.txt").write_text("")
+    again = json.loads(
+        run("ingest", "--index", str(tmp_path / "index"), str(docs), "--json").stdout
+    )
+    assert again["removed"] == 1 and len(again["empty"]) == 2

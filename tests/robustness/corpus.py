@@ -35,11 +35,13 @@ class HostileCorpus:
         root: the folder.
         good: files that must be ingested.
         bad: file -> a word its failure reason must contain.
+        empty: files without text, passed by and counted (not failures).
     """
 
     root: Path
     good: list[Path]
     bad: dict[Path, str]
+    empty: list[Path]
 
 
 def sample_pdf() -> bytes:
@@ -95,7 +97,6 @@ def build_hostile_corpus(root: Path, *, long_line_bytes: int) -> HostileCorpus:
         write("truncated.pdf", pdf[: len(pdf) // 2]): "PDF",
         write("locked.pdf", encrypted(pdf, "secret")): "password",
         write("scanned.pdf", drawing_only_pdf()): "OCR",
-        write("empty.txt", b""): "empty",
         write("binary.txt", bytes(range(256)) * 64): "binary",
         write("image.md", b"\x89PNG\r\n\x1a\n" + os.urandom(4096)): "binary",
     }
@@ -128,4 +129,5 @@ def build_hostile_corpus(root: Path, *, long_line_bytes: int) -> HostileCorpus:
     with open(bad_name, "wb") as handle:
         handle.write(b"A file whose name is not UTF-8.\n")
     bad[Path(os.fsdecode(bad_name))] = "rename"
-    return HostileCorpus(root, sorted(good), bad)
+    empty = [write("empty.txt", b""), write("blank.txt", b" \n\t\n")]
+    return HostileCorpus(root, sorted(good), bad, empty)

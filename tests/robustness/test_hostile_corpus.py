@@ -126,6 +126,10 @@ def test_hostile_corpus_fails_file_by_file_and_keeps_everything_else(
     summary = json.loads(result.stdout)
     assert {item["path"] for item in summary["failed"]} == {printable_path(p) for p in bad}
     assert summary["added"] == len(corpus.good) and summary["skipped"] == []
+    # Empty files are passed by and counted, not failures (issue 16, item 3).
+    assert summary["empty"] == sorted(printable_path(p) for p in corpus.empty)
+    assert f"{len(corpus.empty)} empty" in result.stderr
+    assert not any("empty.txt" in item["path"] for item in summary["failed"])
     assert f"{len(bad)} failed" in result.stderr
     assert seconds < 60, f"the hostile ingest took {seconds:.0f} s"
 

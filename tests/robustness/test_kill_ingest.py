@@ -286,8 +286,8 @@ def test_two_ingests_started_at_once(
     summaries = sorted(stderr.splitlines()[-1].split(";")[0] for _, _, stderr in results)
     n = reference.documents
     assert summaries == [
-        f"0 added, 0 updated, {n} unchanged, 0 removed, 0 skipped, 0 failed",
-        f"{n} added, 0 updated, 0 unchanged, 0 removed, 0 skipped, 0 failed",
+        f"0 added, 0 updated, {n} unchanged, 0 removed, 0 skipped, 0 empty, 0 failed",
+        f"{n} added, 0 updated, 0 unchanged, 0 removed, 0 skipped, 0 empty, 0 failed",
     ], summaries
     info = json.loads(status(root).stdout)
     assert (info["documents"], info["sentences"]) == (reference.documents, reference.sentences)
