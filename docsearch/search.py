@@ -155,8 +155,8 @@ def fuse(
     for doc in best_dense.keys() | best_lexical.keys():
         d = dense_weight * (best_dense[doc][1] if doc in best_dense else floor)
         lex = (1 - dense_weight) * (best_lexical[doc][1] if doc in best_lexical else 0.0)
-        larger = best_dense if doc not in best_lexical or (d > lex and doc in best_dense) else None
-        shown = (larger or best_lexical)[doc][0]
+        by_dense = doc in best_dense and (doc not in best_lexical or d > lex)
+        shown = (best_dense if by_dense else best_lexical)[doc][0]
         fused.append((shown, d + lex))
     return sorted(fused, key=lambda item: (-item[1], item[0]))
 
@@ -230,8 +230,8 @@ def select_hits(
     `per_document` > 1, up to that many places of each of them in all, best first.
 
     A further place of a document is one of its `places` not near those already shown for it
-    (`_near`); it scores on its own (never above its document). The
-    list is cut to k hits, so a one-document index gives k hits from different places.
+    (`_near`); it scores on its own (never above its document). The list is cut to k hits, so
+    a one-document index gives k hits from different places.
     """
     grouped = group_by_document(ranked, document_of, k)
     if per_document <= 1 or places is None:
