@@ -314,10 +314,10 @@ def lexical_candidates(
     The first k, the likely hits, come with the sentence to show (`PassageHit.shown`): looked
     up here, that work overlaps with encoding the query instead of following it.
     """
-    passages = index.search_passages(
+    passages, ceiling = index.search_passages_scaled(
         query, fetch_size(k), allowed_document_ids=restriction.document_ids
     )
-    ceiling = index.lexical_ceiling(query) or (passages[0].score if passages else 0.0)
+    ceiling = ceiling or (passages[0].score if passages else 0.0)
     if ceiling > 0:  # an index ranked by FTS5 has no ceiling: its best passage scores 1
         passages = [replace(p, score=p.score / ceiling) for p in passages]
     best = index.best_sentences(query, passages[:k])

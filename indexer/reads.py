@@ -52,6 +52,27 @@ class MetadataReads:
             postings = self._postings_for(store)
         return None if postings is None else postings.ceiling(text)
 
+    def search_passages_scaled(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> tuple[list[lexical.PassageHit], float | None]:
+        """`search_passages` and `lexical_ceiling` from one snapshot (one read, not two).
+
+        Raises:
+            ValueError: k < 1.
+        """
+        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
+            raise ValueError(f"k must be a positive integer, got {k!r}")
+        with self._reading() as store:
+            postings = self._postings_for(store)
+            if postings is None:
+                hits = lexical.search_passages(store.connection, text, k, allowed_document_ids)
+                return hits, None
+        return postings.search(text, k, allowed_document_ids), postings.ceiling(text)
+
     def search_lexical(
         self,
         text: str,

@@ -187,3 +187,23 @@ def test_an_index_without_postings_falls_back_to_fts5_and_gets_them_on_next_writ
             writer.checkpoint()
         assert (root / f"lexical.{generation + 1}.postings").is_file()
         assert ranking(index.search_passages(QUERIES[0], 10)) == expected  # postings again
+
+
+def test_ceiling_is_what_a_passage_with_each_query_word_once_scores() -> None:
+    from indexer.postings import PassageText
+
+    texts = ["harbour tide pilot", "garden rose water", "harbour boat rope", "daemon port rope"]
+    postings = Postings.build(
+        PassageText(i + 1, i + 1, 10 * i, 10 * i, t) for i, t in enumerate(texts)
+    )
+    n = len(texts)
+
+    def idf(df: int) -> float:
+        return max(float(np.log((n - df + 0.5) / (df + 0.5))), 1e-6)
+
+    # harbour in 2 passages, tide in 1, "kraken" in none: each counts.
+    assert postings.ceiling("harbour tide kraken") == pytest.approx(idf(2) + idf(1) + idf(0))
+    assert postings.ceiling("?!") == 0.0
+    # Every passage has the average length (3 words), so one holding each word once scores it.
+    (hit,) = postings.search("garden rose water", 1)
+    assert hit.score == pytest.approx(postings.ceiling("garden rose water"), rel=1e-5)
