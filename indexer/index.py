@@ -136,7 +136,7 @@ class Index(MetadataReads):
                     f"{layout.root} already holds an index; open it, or run "
                     "`docsearch ingest --rebuild ...` to replace it"
                 )
-            _remove_partial_index(layout)
+            layout.delete_index()  # what an interrupted creation left (no manifest yet)
             manifest = Manifest(
                 format_version=FORMAT_VERSION,
                 model_name=model_name,
@@ -461,11 +461,3 @@ def _refuse_foreign(layout: IndexLayout, action: str) -> None:
             f"entries: {shown}); docsearch will not {action} there. Give --index an empty or "
             "new folder, or an existing index"
         )
-
-
-def _remove_partial_index(layout: IndexLayout) -> None:
-    """Delete the files of an index whose creation was interrupted (no manifest yet)."""
-    for suffix in ("", "-wal", "-shm", "-journal"):
-        with contextlib.suppress(FileNotFoundError):
-            (layout.root / (layout.database.name + suffix)).unlink()
-    layout.remove_stray_files(generation=-1)  # every vector file and temporary file

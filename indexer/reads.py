@@ -37,13 +37,7 @@ class MetadataReads:
         Raises:
             ValueError: k < 1.
         """
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
-        with self._reading() as store:
-            postings = self._postings_for(store)
-            if postings is None:
-                return lexical.search_passages(store.connection, text, k, allowed_document_ids)
-        return postings.search(text, k, allowed_document_ids)
+        return self.search_passages_scaled(text, k, allowed_document_ids=allowed_document_ids)[0]
 
     def lexical_ceiling(self, text: str) -> float | None:
         """The BM25 score of a passage holding each word of `text` once (`Postings.ceiling`);
