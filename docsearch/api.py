@@ -289,14 +289,24 @@ class DocSearch:
         """`remove`, reporting what each argument removed: pattern -> removed paths."""
         from docsearch.selection import select_all
 
+        wanted = [os.fspath(p) for p in patterns]
+
         def run() -> dict[str, list[str]]:
             index = self._open(create=False)
+            chosen: dict[str, list[str]] = {}
             with index.writer(wait_seconds=self.wait_seconds) as writer:
-                stored = [document.path for document in index.documents()]
-                chosen = select_all(stored, [os.fspath(p) for p in patterns])
-                for path in dict.fromkeys(p for paths in chosen.values() for p in paths):
-                    writer.remove_document(path)
-            return chosen
+                for pattern in wanted:  # a document's path: one lookup
+                    for path in dict.fromkeys((pattern, os.path.abspath(pattern))):
+                        if writer.remove_document(path):
+                            chosen[pattern] = [path]
+                            break
+                rest = [pattern for pattern in wanted if pattern not in chosen]
+                if rest:  # folders and globs: only they need the list of every document
+                    stored = [document.path for document in index.documents()]
+                    chosen.update(select_all(stored, rest))
+                    for path in dict.fromkeys(p for pattern in rest for p in chosen[pattern]):
+                        writer.remove_document(path)
+            return {pattern: chosen[pattern] for pattern in wanted}
 
         with self._write_lock:
             return self._retrying(run)
