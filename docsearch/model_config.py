@@ -28,6 +28,9 @@ class EncoderConfig:
     pooling: str = "mean"  # "mean" or "meanmax"
     max_tokens: int = 128
     dropout: float = 0.0
+    # Queries get their own GRU and projection (weights `query_gru.*`, `query_project.*`)
+    # over the shared embedding table; documents keep the main ones (training/query_tower.py).
+    query_tower: bool = False
 
     @classmethod
     def from_json(cls, text: str) -> EncoderConfig:

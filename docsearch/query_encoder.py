@@ -1,7 +1,7 @@
 """Encode a few queries with NumPy alone, so a cold `docsearch query` never imports torch.
 
 Importing torch costs about a second; a query is a handful of tokens, for which a NumPy
-GRU is just as fast. The result equals `Encoder.encode` within float tolerance (tested).
+GRU is just as fast. The result equals `Encoder.encode_queries` within float tolerance (tested).
 """
 
 from __future__ import annotations
@@ -46,6 +46,8 @@ class QueryEncoder:
         with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
             self.weights = {k: arrays[k].astype(np.float32) for k in arrays.files}
         self.tokenizer = Tokenizer.load(directory / TOKENIZER_FILE)
+        # Queries go through the query tower's GRU and projection where the model has one.
+        self.prefix = "query_" if self.config.query_tower else ""
         self.name = directory.name
         self.fingerprint = fingerprint(directory)
 
@@ -54,8 +56,9 @@ class QueryEncoder:
         """Length of each output vector."""
         return self.config.out_dim
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        """Encode texts one by one (long texts window by window, like `Encoder.encode`).
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Encode queries one by one (long ones window by window, like `Encoder.encode`),
+        through the model's query tower where it has one.
 
         Returns:
             float32[n, dim] unit vectors.
@@ -77,8 +80,9 @@ class QueryEncoder:
         pooled = x.mean(0)
         if self.config.pooling == "meanmax":
             pooled = np.concatenate([pooled, x.max(0)])
-        y: np.ndarray = np.einsum("oi,i->o", self.weights["project.weight"], pooled)
-        y += self.weights["project.bias"]
+        project = f"{self.prefix}project"
+        y: np.ndarray = np.einsum("oi,i->o", self.weights[f"{project}.weight"], pooled)
+        y += self.weights[f"{project}.bias"]
         return y / max(float(np.linalg.norm(y)), 1e-12)
 
     def _bigru(self, x: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
@@ -90,11 +94,11 @@ class QueryEncoder:
         Returns:
             forward and backward outputs, float32[seq, hidden] each, in token order.
         """
-        w = self.weights
+        w, gru = self.weights, f"{self.prefix}gru"
         suffixes = (layer, f"{layer}_reverse")
-        w_ih = [w[f"gru.weight_ih_{s}"] for s in suffixes]
-        w_hh = np.stack([w[f"gru.weight_hh_{s}"] for s in suffixes])  # (2, 3*hidden, hidden)
-        b_hh = np.stack([w[f"gru.bias_hh_{s}"] for s in suffixes])  # (2, 3*hidden)
+        w_ih = [w[f"{gru}.weight_ih_{s}"] for s in suffixes]
+        w_hh = np.stack([w[f"{gru}.weight_hh_{s}"] for s in suffixes])  # (2, 3*hidden, hidden)
+        b_hh = np.stack([w[f"{gru}.bias_hh_{s}"] for s in suffixes])  # (2, 3*hidden)
         hidden = w_hh.shape[2]
         # einsum, not BLAS, for every product here: they are too small to share between
         # cores, and a multi-threaded BLAS call costs ~10x more when another core is busy;
@@ -103,8 +107,8 @@ class QueryEncoder:
         # with one BLAS thread). The two directions step together: half the NumPy calls.
         gates_x = np.stack(  # (2, seq, 3*hidden): every token's input projection at once
             [
-                np.einsum("ti,gi->tg", x, w_ih[0]) + w[f"gru.bias_ih_{suffixes[0]}"],
-                np.einsum("ti,gi->tg", x[::-1], w_ih[1]) + w[f"gru.bias_ih_{suffixes[1]}"],
+                np.einsum("ti,gi->tg", x, w_ih[0]) + w[f"{gru}.bias_ih_{suffixes[0]}"],
+                np.einsum("ti,gi->tg", x[::-1], w_ih[1]) + w[f"{gru}.bias_ih_{suffixes[1]}"],
             ]
         )
         h = np.zeros((2, hidden), np.float32)

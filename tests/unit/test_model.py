@@ -94,7 +94,7 @@ def test_numpy_query_encoder_matches_torch(tiny_model_dir: Path, tiny_encoder: E
     from docsearch.query_encoder import QueryEncoder
 
     texts = ["how do tides work?", "", "bees " * 40, "Crème brûlée 😀"]
-    numpy_vectors = QueryEncoder(tiny_model_dir).encode(texts)
+    numpy_vectors = QueryEncoder(tiny_model_dir).encode_queries(texts)
     assert numpy_vectors.shape == (4, tiny_encoder.dim)
     assert np.allclose(numpy_vectors, tiny_encoder.encode(texts), atol=1e-5)
     assert QueryEncoder(tiny_model_dir).fingerprint == tiny_encoder.fingerprint
@@ -106,7 +106,7 @@ def test_numpy_query_path_does_not_import_torch(tiny_model_dir: Path) -> None:
 
     code = (
         "import sys; from pathlib import Path; from docsearch.query_encoder import QueryEncoder; "
-        f"QueryEncoder(Path({str(tiny_model_dir)!r})).encode(['x']); "
+        f"QueryEncoder(Path({str(tiny_model_dir)!r})).encode_queries(['x']); "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -72,6 +72,6 @@ def test_a_whitened_model_encodes_alike_in_torch_and_numpy(
     tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
     fold_whitening(model, *fit_whitening(projections(model, tokenizer, varied_texts())))
     save_model(model, tokenizer.to_bytes(), tmp_path / "white")
-    torch_vectors = Encoder.load(tmp_path / "white", device="cpu").encode(TINY_CORPUS[:4])
-    numpy_vectors = QueryEncoder(tmp_path / "white").encode(TINY_CORPUS[:4])
+    torch_vectors = Encoder.load(tmp_path / "white", device="cpu").encode_queries(TINY_CORPUS[:4])
+    numpy_vectors = QueryEncoder(tmp_path / "white").encode_queries(TINY_CORPUS[:4])
     assert np.allclose(torch_vectors, numpy_vectors, atol=1e-4)

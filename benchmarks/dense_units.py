@@ -1,0 +1,189 @@
+"""Which unit should dense retrieval score? Measured on indexes built by the other scripts.
+
+    python benchmarks/dense_units.py [--model DIR]
+
+For each dev set whose index `quality.py` or `debian_faq.py` left in the bench cache
+(Cranfield, SciFact, the sqlite3-doc and git-doc FAQs), the stored sentence vectors, their
+documents and the engine's passages are read back, every query is scored exactly (no FAISS
+approximation) and documents are ranked by:
+
+- `sentence`: the best sentence (what the engine does today);
+- `window3`: the best window of three consecutive sentences, vectors averaged;
+- `passage_pooled`: the best passage (the lexical side's passages), sentence vectors averaged;
+- `passage_encoded`: the best passage, its text encoded whole by the model;
+- `top3`: the mean of the document's three best sentences (fewer if it has fewer);
+- `max_plus_top3`: half the best sentence plus half the `top3` mean.
+
+Queries are encoded as the engine encodes them (`Encoder.encode_queries`). Metrics as in
+`quality.py` / `debian_faq.py`: nDCG@10 for Cranfield and SciFact, MRR@10 for the FAQs.
+Writes benchmarks/results/dense_units.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from machine import CACHE, RESULTS, machine_info
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import debian_faq  # noqa: E402
+import quality  # noqa: E402
+
+UNITS = ("sentence", "window3", "passage_pooled", "passage_encoded", "top3", "max_plus_top3")
+
+
+def dev_sets() -> dict[str, tuple[str, Path, dict[str, str], dict[str, dict[str, int]]]]:
+    """name -> (metric, index folder, queries {id: text}, relevant {query id: {stem: grade}})."""
+    out = {}
+    for name in ("cranfield", "scifact"):
+        _, queries, qrels = quality.load_beir(name)
+        out[name] = ("ndcg10", CACHE / f"{name}_index", queries, qrels)
+    for package, parse, source in (
+        ("sqlite3-doc", debian_faq.sqlite_faq, "faq.html"),
+        ("git-doc", debian_faq.git_faq, "gitfaq.txt"),
+    ):
+        items = parse(debian_faq.unpacked(package) / source)
+        queries = {ident: question for ident, question, _ in items}
+        relevant = {ident: {f"faq-answer-{ident}": 1} for ident, _, _ in items}
+        out[package] = ("mrr10", CACHE / f"debian_{package}_index", queries, relevant)
+    return out
+
+
+class StoredIndex:
+    """An index's sentence vectors with their documents, order and passages, read back."""
+
+    def __init__(self, folder: Path) -> None:
+        from indexer.faiss_index import FaissIndex
+
+        generation = json.loads((folder / "manifest.json").read_text())["generation"]
+        ids, vectors = FaissIndex.load(folder / f"vectors.{generation}.faiss").contents()
+        db = sqlite3.connect(folder / "index.sqlite3")
+        rows = db.execute(
+            "SELECT s.id, s.document_id, s.ordinal, d.path FROM sentences s "
+            "JOIN documents d ON d.id = s.document_id ORDER BY s.document_id, s.ordinal"
+        ).fetchall()
+        passages = db.execute(
+            "SELECT document_id, first_sentence_id, last_sentence_id FROM passages"
+        ).fetchall()
+        self.passage_texts = [
+            " ".join(
+                t
+                for (t,) in db.execute(
+                    "SELECT text FROM sentences WHERE id BETWEEN ? AND ? ORDER BY id", (a, b)
+                )
+            )
+            for _, a, b in passages
+        ]
+        db.close()
+        row_of = {int(i): n for n, i in enumerate(ids)}
+        order = np.array([row_of[r[0]] for r in rows])
+        self.vectors = vectors[order].astype(np.float32)
+        self.sentence_row = {r[0]: n for n, r in enumerate(rows)}
+        self.doc = np.array([r[1] for r in rows])
+        self.stem = {r[1]: Path(r[3]).stem for r in rows}
+        self.passages = [
+            (doc, self.sentence_row[a], self.sentence_row[b] + 1) for doc, a, b in passages
+        ]
+
+
+def pooled(vectors: np.ndarray) -> np.ndarray:
+    summed = vectors.sum(0)
+    return summed / max(float(np.linalg.norm(summed)), 1e-12)
+
+
+def unit_vectors(stored: StoredIndex, encode_texts: Callable[[list[str]], np.ndarray]):
+    """unit name -> (float32[units, dim], document of each unit), for the pooled units."""
+    windows, window_doc = [], []
+    for n in range(len(stored.doc)):
+        lo, hi = n - 1, n + 2
+        same = [
+            m for m in range(max(0, lo), min(len(stored.doc), hi)) if stored.doc[m] == stored.doc[n]
+        ]
+        windows.append(pooled(stored.vectors[same]))
+        window_doc.append(stored.doc[n])
+    passage_doc = np.array([doc for doc, _, _ in stored.passages])
+    passage_pooled = np.stack([pooled(stored.vectors[a:b]) for _, a, b in stored.passages])
+    return {
+        "window3": (np.stack(windows), np.array(window_doc)),
+        "passage_pooled": (passage_pooled, passage_doc),
+        "passage_encoded": (encode_texts(stored.passage_texts), passage_doc),
+    }
+
+
+def rank_documents(scores: np.ndarray, owner: np.ndarray, rule: str, k: int = 10) -> list[int]:
+    """Documents ranked by their units' scores under `rule` (max, top3, max_plus_top3)."""
+    order = np.argsort(-scores)
+    best: dict[int, list[float]] = {}
+    for n in order[: max(2000, 50 * k)]:
+        best.setdefault(int(owner[n]), []).append(float(scores[n]))
+    if rule == "max":
+        value = {d: s[0] for d, s in best.items()}
+    elif rule == "top3":
+        value = {d: float(np.mean(s[:3])) for d, s in best.items()}
+    else:
+        value = {d: 0.5 * s[0] + 0.5 * float(np.mean(s[:3])) for d, s in best.items()}
+    return sorted(value, key=lambda d: -value[d])[:k]
+
+
+def score(metric: str, ranked: list[str], relevant: dict[str, int]) -> float:
+    if metric == "ndcg10":
+        return float(quality.ndcg_at_k(ranked, relevant, 10))
+    for rank, stem in enumerate(ranked[:10], 1):
+        if stem in relevant:
+            return 1.0 / rank
+    return 0.0
+
+
+def measure(encoder, name: str, metric: str, folder: Path, queries, relevant) -> dict[str, float]:
+    stored = StoredIndex(folder)
+    units = unit_vectors(stored, lambda texts: encoder.encode(texts))
+    qids = [q for q in queries if q in relevant]
+    query_vectors = encoder.encode_queries([queries[q] for q in qids])
+    out = {}
+    for unit in UNITS:
+        if unit in units:
+            vectors, owner, rule = *units[unit], "max"
+        else:
+            vectors, owner = stored.vectors, stored.doc
+            rule = {"sentence": "max"}.get(unit, unit)
+        totals = []
+        for q, v in zip(qids, query_vectors, strict=True):
+            ranked = rank_documents(vectors @ v, owner, rule)
+            totals.append(score(metric, [stored.stem[d] for d in ranked], relevant[q]))
+        out[unit] = round(float(np.mean(totals)), 4)
+    out["sentences"] = len(stored.doc)
+    out["passages"] = len(stored.passages)
+    print(name, metric, json.dumps(out), flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--model", type=Path, default=None, help="encoder (default: shipped)")
+    parser.add_argument("--out", type=Path, default=RESULTS / "dense_units.json")
+    args = parser.parse_args()
+    from docsearch.encoder import Encoder
+
+    encoder = Encoder.load(args.model, device="cpu")
+    result: dict[str, object] = {"machine": machine_info(), "model": encoder.name}
+    for name, (metric, folder, queries, relevant) in dev_sets().items():
+        if not (folder / "manifest.json").exists():
+            print(f"{name}: no index at {folder}; run quality.py / debian_faq.py first")
+            continue
+        result[name] = measure(encoder, name, metric, folder, queries, relevant)
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,147 @@
+"""Question -> answer pairs from the redistributable (R) training sets.
+
+What a user types is often a question ("how do I enable the magic SysRq key?") whose words
+differ from the sentence that answers it. These pairs teach the query side of the encoder
+(`query_tower.py`) to land a question near its answer:
+
+- kernel documentation: a section heading (question-shaped headings weighted up) -> the first
+  sentences of its section;
+- dictionaries (WordNet, GCIDE, FOLDOC, Jargon File): "What is X?"-style questions built from
+  the headword -> its definition;
+- Debian package descriptions: the short description, or a question made from it -> the
+  first sentence of the long description;
+- PubMedQA: the question -> sentences of its abstract (training rows only, see `dev_split`);
+- arXiv: the title -> sentences of its abstract (training rows only).
+
+Templates are drawn with a seeded generator, so the same seed builds the same pairs.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from docsearch.training.data import (
+    _clean,
+    _dictionary_definition,
+    _jsonl,
+    _rst_prose,
+    dev_split,
+    sentences_of,
+)
+
+_UNDERLINE = re.compile(r"[=\-~^*#+`:.'\"]{3,}")
+_NUMBERING = re.compile(r"^(?:Q:\s*|\(?\d+(?:[.\-]\d+)*[.)]?\s+|[A-Z][.)]\s+|[-*]\s+)")
+
+TERM_QUESTIONS = (
+    "What is {}?",
+    "what is {}",
+    "What does {} mean?",
+    "What is meant by {}?",
+    "What is the meaning of {}?",
+    "Define {}.",
+    "{}",
+    "Can you explain {}?",
+)
+PACKAGE_QUESTIONS = (
+    "{}",
+    "Which package provides {}?",
+    "Is there a {}?",
+    "I need {}",
+    "What can I use as {}?",
+)
+
+
+@dataclass(frozen=True)
+class QuestionPair:
+    """A query (often a question) and the sentences that answer it; `source` names the set."""
+
+    query: str
+    answers: tuple[str, ...]
+    source: str
+
+
+def clean_heading(line: str) -> str:
+    """A heading without its numbering ("1.6 ", "Q: ", "4. ") and shouting."""
+    text = _NUMBERING.sub("", line.strip()).strip()
+    if text.isupper():
+        text = text.capitalize()
+    return text
+
+
+def rst_sections(text: str) -> Iterator[tuple[str, str]]:
+    """(heading, body) of each underlined section of a reStructuredText file."""
+    lines = text.splitlines()
+    starts = [
+        i
+        for i in range(len(lines) - 1)
+        if lines[i].strip()
+        and _UNDERLINE.fullmatch(lines[i + 1].strip())
+        and len(lines[i + 1].strip()) >= len(lines[i].strip()) - 2
+        and not _UNDERLINE.fullmatch(lines[i].strip())
+    ]
+    for n, start in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+        yield lines[start], "\n".join(lines[start + 2 : end])
+
+
+def kernel_pairs(rows: Iterator[dict[str, str]]) -> list[QuestionPair]:
+    """Heading -> the first three prose sentences of its section (`kernel_question` when the
+    heading is a question)."""
+    out = []
+    for row in rows:
+        for heading, body in rst_sections(row["text"]):
+            query = clean_heading(heading)
+            answers = sentences_of(_rst_prose(body))[:3]
+            if len(query.split()) < 2 or not answers:
+                continue
+            source = "kernel_question" if query.endswith("?") else "kernel_heading"
+            out.append(QuestionPair(query, tuple(answers), source))
+    return out
+
+
+def term_pairs(
+    terms: Iterator[tuple[str, str]], source: str, rng: random.Random
+) -> list[QuestionPair]:
+    """A question about each term -> the first two sentences of its definition."""
+    out = []
+    for term, definition in terms:
+        answers = sentences_of(definition, min_words=3)[:2] or [definition]
+        if term.strip() and len(definition.split()) >= 4:
+            out.append(
+                QuestionPair(rng.choice(TERM_QUESTIONS).format(term), tuple(answers), source)
+            )
+    return out
+
+
+def load_question_pairs(data_dir: Path, seed: int = 0) -> list[QuestionPair]:
+    """Every question pair of the R sets in `data_dir` (see the module docstring)."""
+    rng = random.Random(seed)
+    pairs = kernel_pairs(_jsonl(data_dir / "linux_kernel_docs.jsonl.gz"))
+    wordnet = (
+        (row["lemmas"][0].replace("_", " "), row["definition"])
+        for row in _jsonl(data_dir / "wordnet30_synsets.jsonl.gz")
+    )
+    pairs += term_pairs(wordnet, "wordnet", rng)
+    for name in ("gcide_entries", "foldoc_entries", "jargon_entries"):
+        rows = _jsonl(data_dir / f"{name}.jsonl.gz")
+        terms = ((row["headword"], _dictionary_definition(row["text"])) for row in rows)
+        pairs += term_pairs(terms, name.split("_")[0], rng)
+    for row in _jsonl(data_dir / "debian_package_descriptions.jsonl.gz"):
+        long = sentences_of(row["long"])
+        short = row["short"].strip().rstrip(".")
+        if long and short:
+            query = rng.choice(PACKAGE_QUESTIONS).format(short[0].lower() + short[1:])
+            pairs.append(QuestionPair(query, tuple(long[:2]), "debian"))
+    for row in dev_split(_jsonl(data_dir / "pubmedqa_labeled.jsonl.gz"), train=True):
+        sentences = sentences_of(" ".join(row["contexts"]))
+        answers = (*sentences[:4], _clean(row["long_answer"]))
+        pairs.append(QuestionPair(_clean(row["question"]), answers, "pubmedqa"))
+    for row in dev_split(_jsonl(data_dir / "arxiv_cs_abstracts.jsonl.gz"), train=True):
+        sentences = sentences_of(row["abstract"])[:3]
+        if sentences:
+            pairs.append(QuestionPair(_clean(row["title"]), tuple(sentences), "arxiv"))
+    return pairs
