@@ -121,7 +121,7 @@ def candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: 
     ds.ingest([folder])
     index = ds._open(create=False)
     qids = list(queries)
-    vectors = ds.encoder.encode([queries[q] for q in qids])
+    vectors = ds.encoder.encode_queries([queries[q] for q in qids])
     out = {}
     for q, vector in zip(qids, vectors, strict=True):
         dense = index.search_vectors(vector[None, :], FETCH)[0]

@@ -342,7 +342,7 @@ def main() -> None:
     sizes = [int(s) for s in args.sizes.split(",") if s]
     texts, base, encoder = encoded_base(args.base, args.threads)
     queries = scifact_claims(args.queries)
-    query_vectors = encoder.encode(queries)
+    query_vectors = encoder.encode_queries(queries)
     folder = CACHE / "query_latency" / f"{encoder.fingerprint}-{args.base}-{args.mix}-{args.noise}"
     folder.mkdir(parents=True, exist_ok=True)
     queries_file = folder / "queries.json"

@@ -76,7 +76,7 @@ def main() -> None:
 
     def evaluate(encoder: Encoder) -> dict[str, float]:
         sentence_vectors = encoder.encode(corpus.texts)
-        claim_vectors = encoder.encode(claims)
+        claim_vectors = encoder.encode_queries(claims)
         sample = np.random.default_rng(1).choice(len(corpus.texts), 2000, replace=False)
         fit = (sentence_vectors[sample] * teacher[sample]).sum(1).mean()
         return {

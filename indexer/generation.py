@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from indexer.errors import IndexCorrupt, StorageError
 from indexer.faiss_index import FaissIndex
 from indexer.layout import REBUILD_HINT, IndexLayout
-from indexer.postings import Postings
+from indexer.postings import OutdatedPostings, Postings
 from indexer.store import MetadataStore
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,8 @@ def load_vectors(
 
 def load_postings(layout: IndexLayout, generation: int) -> Postings | None:
     """Read the BM25 postings of `generation`; None for an index written before they existed
-    (its vector file is there, its postings file is not).
+    (its vector file is there, its postings file is not) or before the stemmer's revision
+    (`OutdatedPostings`): such an index ranks with FTS5 until its next write.
 
     Raises:
         FileNotFoundError: neither file is there (a writer may have committed a newer
@@ -90,6 +91,8 @@ def load_postings(layout: IndexLayout, generation: int) -> Postings | None:
     """
     try:
         return Postings.load(layout.lexical(generation))
+    except OutdatedPostings:
+        return None
     except FileNotFoundError:
         if layout.vectors(generation).is_file():
             return None

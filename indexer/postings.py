@@ -232,8 +232,16 @@ class Postings:
 # `ast.literal_eval`, and CPython 3.11 raises SystemError ("AST constructor recursion depth
 # mismatch") when two threads build ASTs at once, as a lexical worker loading postings and a
 # first query loading the encoder (or importing a module) did in CI.
-MAGIC = b"docsearch-postings-1\n"
+# Version 2: terms stemmed with Porter's revised step 2 ("bli" -> "ble", "logi" -> "log"). A
+# version 1 file is read as missing (`OutdatedPostings`): the index ranks with FTS5, which it
+# still has, until the next write builds the postings again.
+MAGIC = b"docsearch-postings-2\n"
+OUTDATED_MAGICS = (b"docsearch-postings-1\n",)
 _ALIGN = 64
+
+
+class OutdatedPostings(ValueError):
+    """A postings file an older docsearch wrote, with terms stemmed another way."""
 
 
 def _encode_arrays(arrays: dict[str, npt.NDArray[np.generic]]) -> bytes:
@@ -253,6 +261,8 @@ def _encode_arrays(arrays: dict[str, npt.NDArray[np.generic]]) -> bytes:
 
 
 def _decode_arrays(data: bytes, path: Path) -> dict[str, npt.NDArray[np.generic]]:
+    if data.startswith(OUTDATED_MAGICS):
+        raise OutdatedPostings(f"{path} was written with an older stemmer")
     try:
         if not data.startswith(MAGIC):
             raise ValueError("not a postings file")

@@ -189,6 +189,31 @@ def test_an_index_without_postings_falls_back_to_fts5_and_gets_them_on_next_writ
         assert ranking(index.search_passages(QUERIES[0], 10)) == expected  # postings again
 
 
+def test_postings_of_the_old_stemmer_give_way_to_fts5_until_the_next_write(
+    tmp_path: Path,
+) -> None:
+    from indexer.postings import MAGIC
+
+    root = tmp_path / "idx"
+    with create(root) as index:
+        with index.writer() as writer:
+            add_text(writer, "/path.md", ["Pathology is the study of disease."], 0)
+            add_text(writer, "/tides.md", ["The tides follow the moon."], 1)
+        generation = index.manifest.generation
+    path = root / f"lexical.{generation}.postings"
+    # As an older docsearch wrote it: version 1, where "pathological" stemmed to "pathologica".
+    path.write_bytes(b"docsearch-postings-1\n" + path.read_bytes()[len(MAGIC) :])
+    with Index.open(root) as index:
+        hits = index.search_passages("pathological", 10)  # FTS5 stems like the new stemmer
+        assert [index.sentences([h.first])[h.first].path for h in hits] == ["/path.md"]
+        with index.writer() as writer:
+            writer.checkpoint()
+        new = root / f"lexical.{generation + 1}.postings"
+        assert new.read_bytes().startswith(MAGIC)
+        hits = index.search_passages("pathological", 10)
+        assert [index.sentences([h.first])[h.first].path for h in hits] == ["/path.md"]
+
+
 def test_ceiling_is_what_a_passage_with_each_query_word_once_scores() -> None:
     from indexer.postings import PassageText
 
