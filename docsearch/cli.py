@@ -21,7 +21,7 @@ from typing import Any
 
 import click
 
-from docsearch.config import Settings
+from docsearch.config import DEVICES, Settings
 from docsearch.errors import DocsearchError
 from indexer.errors import IndexerError, NotAnIndex
 
@@ -100,7 +100,7 @@ index_option = click.option(
 )
 device_option = click.option(
     "--device",
-    type=click.Choice(["auto", "cpu", "cuda"]),
+    type=click.Choice(DEVICES),
     envvar="DOCSEARCH_DEVICE",
     default="auto",
     show_default=True,

@@ -24,6 +24,20 @@ def default_home() -> Path:
     return Path(click.get_app_dir("docsearch"))
 
 
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def _whole_number(name: str, text: str) -> int:
+    """An environment variable's value as an integer >= 0, or a DocsearchError naming it."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise DocsearchError(f"{name} must be a whole number >= 0, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a user can set, with its default.
@@ -33,7 +47,6 @@ class Settings:
         model: directory of the encoder model; None means the model shipped in the package.
         device: `auto`, `cpu` or `cuda`.
         threads: torch intra-op threads; 0 lets torch decide.
-        batch_size: sentences per encoder forward pass.
         k: results per query.
         mode: `hybrid`, `dense` or `lexical`.
         context: sentences of context shown before and after a hit.
@@ -47,7 +60,6 @@ class Settings:
     model: Path | None = None
     device: str = "auto"
     threads: int = 0
-    batch_size: int = 256
     k: int = 5
     mode: str = "hybrid"
     context: int = 1
@@ -63,12 +75,17 @@ class Settings:
             if env.get("DOCSEARCH_INDEX")
             else default_home() / "index",
             model=Path(env["DOCSEARCH_MODEL"]).expanduser() if env.get("DOCSEARCH_MODEL") else None,
-            device=env.get("DOCSEARCH_DEVICE", "auto"),
-            threads=int(env.get("DOCSEARCH_THREADS", "0")),
+            device=env.get("DOCSEARCH_DEVICE") or "auto",
+            threads=_whole_number("DOCSEARCH_THREADS", env.get("DOCSEARCH_THREADS") or "0"),
             faiss_factory=env.get("DOCSEARCH_FAISS") or "auto",
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **given)
+        if settings.device not in DEVICES:
+            raise DocsearchError(
+                f"unknown device {settings.device!r} (from DOCSEARCH_DEVICE or settings); "
+                f"use one of {', '.join(DEVICES)}"
+            )
         if not _FAISS_FACTORY.fullmatch(settings.faiss_factory):
             raise DocsearchError(
                 f"unsupported FAISS factory {settings.faiss_factory!r} (from DOCSEARCH_FAISS or "

@@ -222,6 +222,26 @@ def test_index_from_environment(
     assert hits
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("DOCSEARCH_THREADS", "two", "DOCSEARCH_THREADS must be a whole number >= 0, got 'two'"),
+        ("DOCSEARCH_THREADS", "-1", "DOCSEARCH_THREADS must be a whole number >= 0"),
+        ("DOCSEARCH_DEVICE", "gpu", "'gpu' is not one of 'auto', 'cpu', 'cuda'"),
+        ("DOCSEARCH_FAISS", "HNSW32", "unsupported FAISS factory 'HNSW32'"),
+    ],
+)
+def test_a_bad_environment_variable_is_named_not_a_traceback(
+    built_index: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, said: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    result = run("query", "tides", "--index", str(built_index), ok=False)
+    # The device is also an option, so click checks it first: a usage error.
+    assert result.exit_code == (2 if name == "DOCSEARCH_DEVICE" else 1)
+    assert said in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
 def test_the_cli_module_imports_neither_faiss_sqlalchemy_nor_torch() -> None:
     import subprocess
     import sys
