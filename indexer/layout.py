@@ -15,12 +15,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import errno
-import fcntl
 import json
 import logging
 import os
 import re
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,7 +249,8 @@ class IndexLayout:
 
 
 class WriteLock:
-    """Exclusive cross-process lock on `write.lock` (fcntl.flock), released on close or exit.
+    """Exclusive cross-process lock on `write.lock` (`flock`; `msvcrt.locking` on Windows,
+    untested there), released on close or exit.
 
     flock locks belong to an open file, so two `WriteLock`s in one process exclude each other too.
     The holder writes its pid into the file so that a waiting process can name it.
@@ -278,12 +279,11 @@ class WriteLock:
         said_waiting = False
         while True:
             try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
+                if _try_lock(fd):
+                    break
             except OSError as exc:
-                if exc.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
-                    os.close(fd)
-                    raise StorageError(f"cannot lock {self.path}: {exc}") from exc
+                os.close(fd)
+                raise StorageError(f"cannot lock {self.path}: {exc}") from exc
             if time.monotonic() >= deadline:
                 who = _holder(fd)
                 os.close(fd)
@@ -302,7 +302,8 @@ class WriteLock:
             time.sleep(_LOCK_POLL_SECONDS)
         with contextlib.suppress(OSError):  # the pid is only a courtesy for error messages
             os.ftruncate(fd, 0)
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, f"{os.getpid()}\n".encode())
         self._fd = fd
 
     @property
@@ -325,6 +326,27 @@ class WriteLock:
         self.release()
 
 
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on the open file without waiting; False when another holds it."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl  # not on Windows: imported here so that `import indexer` works there
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
 def _holder(fd: int) -> str:
     """Who holds the lock, in words, from the pid its holder wrote into the file."""
     holder = _read_pid(fd)
@@ -335,6 +357,7 @@ def _holder(fd: int) -> str:
 
 def _read_pid(fd: int) -> str:
     try:
-        return os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+        os.lseek(fd, 0, os.SEEK_SET)
+        return os.read(fd, 32).decode("ascii", "replace").strip()
     except OSError:
         return ""

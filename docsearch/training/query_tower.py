@@ -26,14 +26,13 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 
 import numpy as np
-import tomllib
 import torch
 from torch.nn import functional as F
 
 from docsearch.encoder import Encoder
 from docsearch.model import BiGRUEncoder, save_model
 from docsearch.training.questions import QuestionPair, load_question_pairs
-from docsearch.training.train import pad_batch
+from docsearch.training.train import pad_batch, read_toml
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class TowerConfig:
     @classmethod
     def from_toml(cls, path: Path) -> TowerConfig:
         """Read a config file; unknown keys are an error so typos don't pass silently."""
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = read_toml(Path(path))
         unknown = set(data) - {f.name for f in fields(cls)}
         if unknown:
             raise ValueError(f"unknown keys in {path}: {sorted(unknown)}")

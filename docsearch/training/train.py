@@ -11,9 +11,9 @@ import random
 import time
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 import numpy as np
-import tomllib
 import torch
 
 from docsearch.model import BiGRUEncoder, EncoderConfig, load_model, save_model
@@ -23,6 +23,18 @@ from docsearch.training.losses import DistillationLoss, PairLoss
 from docsearch.training.schedule import learning_rate
 
 log = logging.getLogger(__name__)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """A TOML file's content (`tomllib`; `tomli` on Python 3.10, in the dev group there).
+
+    Imported here, not at the top: `docsearch tune` imports this module and never reads TOML.
+    """
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef,unused-ignore]
+    return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ class TrainConfig:
     @classmethod
     def from_toml(cls, path: Path) -> TrainConfig:
         """Read a config file; unknown keys are an error so typos don't pass silently."""
-        data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        data = read_toml(Path(path))
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
