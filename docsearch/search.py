@@ -317,8 +317,7 @@ def lexical_candidates(
     passages, ceiling = index.search_passages_scaled(
         query, fetch_size(k), allowed_document_ids=restriction.document_ids
     )
-    ceiling = ceiling or (passages[0].score if passages else 0.0)
-    if ceiling > 0:  # an index ranked by FTS5 has no ceiling: its best passage scores 1
+    if ceiling > 0:  # 0 only for a query without words, which matches nothing
         passages = [replace(p, score=p.score / ceiling) for p in passages]
     best = index.best_sentences(query, passages[:k])
     return [

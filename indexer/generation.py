@@ -82,7 +82,7 @@ def load_vectors(
 def load_postings(layout: IndexLayout, generation: int) -> Postings | None:
     """Read the BM25 postings of `generation`; None for an index written before they existed
     (its vector file is there, its postings file is not) or before the stemmer's revision
-    (`OutdatedPostings`): such an index ranks with FTS5 until its next write.
+    (`OutdatedPostings`): readers then build them in memory, the next writer saves them.
 
     Raises:
         FileNotFoundError: neither file is there (a writer may have committed a newer

@@ -22,7 +22,6 @@ from typing import Generic, TypeVar
 import numpy as np
 import sqlalchemy as sa
 
-from indexer import lexical
 from indexer.auto_factory import AutoFactory
 from indexer.errors import (
     IndexCorrupt,
@@ -84,8 +83,7 @@ class Index(MetadataReads):
         self._engine = engine
         self._model = manifest_model(manifest)
         self._vectors: _Loaded[FaissIndex] | None = None
-        # None as value: an index from before postings; FTS5 ranks its passages.
-        self._postings: _Loaded[Postings | None] | None = None
+        self._postings: _Loaded[Postings] | None = None
         self._load_lock = threading.Lock()
         self._closed = False
 
@@ -154,7 +152,6 @@ class Index(MetadataReads):
             try:
                 with storage_errors(f"cannot create {layout.database}"), engine.begin() as conn:
                     create_tables(conn)
-                    lexical.create_fts(conn)
                     store = MetadataStore(conn)
                     store.set_meta(GENERATION_KEY, "0")
                     write_model(store, manifest_model(manifest))
@@ -325,11 +322,26 @@ class Index(MetadataReads):
         vectors: FaissIndex = self._for_snapshot(store, "_vectors", load)
         return vectors
 
-    def _postings_for(self, store: MetadataStore) -> Postings | None:
-        """The BM25 postings of the generation committed in the store's snapshot."""
-        postings: Postings | None = self._for_snapshot(
-            store, "_postings", lambda generation: load_postings(self._layout, generation)
-        )
+    def _postings_for(self, store: MetadataStore) -> Postings:
+        """The BM25 postings of the generation committed in the store's snapshot.
+
+        An index written by an older docsearch (without postings, or with terms stemmed
+        another way) gets them built in memory from its passages, until its next write saves
+        them.
+        """
+
+        def load(generation: int) -> Postings:
+            postings = load_postings(self._layout, generation)
+            if postings is None:
+                log.info(
+                    "the keyword index of %s was written by an older docsearch: it is built in "
+                    "memory until the next `docsearch ingest` saves it",
+                    self.root,
+                )
+                postings = Postings.build(store.passages_since(0))
+            return postings
+
+        postings: Postings = self._for_snapshot(store, "_postings", load)
         return postings
 
     def _for_snapshot(self, store: MetadataStore, slot: str, load: Callable[[int], T]) -> T:

@@ -31,7 +31,10 @@ from indexer.errors import FormatMismatch, IndexCorrupt, IndexLocked, StorageErr
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# Format 2 (session 7): no FTS5 tables. Format 1 is still read, and migrated by its next
+# writer (indexer.migrate).
+FORMAT_VERSION = 2
+READABLE_FORMATS = (1, 2)
 DATABASE_NAME = "index.sqlite3"
 MANIFEST_NAME = "manifest.json"
 LOCK_NAME = "write.lock"
@@ -89,10 +92,11 @@ class Manifest:
         if not isinstance(raw, dict):
             raise IndexCorrupt(f"{source} does not hold a JSON object; {REBUILD_HINT}")
         version = raw.get("format_version")
-        if version != FORMAT_VERSION:
+        if version not in READABLE_FORMATS:
             raise FormatMismatch(
                 f"index at {source.parent} has on-disk format version {version!r}; this version "
-                f"of docsearch reads format {FORMAT_VERSION}; {REBUILD_HINT}"
+                f"of docsearch reads formats {' and '.join(map(str, READABLE_FORMATS))}; "
+                f"{REBUILD_HINT}"
             )
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):

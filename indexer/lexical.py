@@ -1,20 +1,15 @@
-"""Lexical search: passages, their SQLite FTS5 tables, and the sentence shown for a passage.
+"""Lexical search: passages, the words they are indexed by, and the sentence shown for one.
 
-`passages_fts`, a contentless FTS5 index changed in the same transaction as the metadata,
-covers the passages: runs of consecutive sentences of one document up to `PASSAGE_WORDS`
-words (table `passages`). BM25 over ~200-word passages ranks
-  documents better than BM25 over single sentences (measured on SciFact, document nDCG@10:
-  0.70 against 0.58; whole documents 0.69), and still points into long documents.
-A search ranks passages, then shows each by its best-matching sentence (`best_sentences`).
+Passages are runs of consecutive sentences of one document up to `PASSAGE_WORDS` words (table
+`passages`), ranked by BM25 in `indexer.postings`. BM25 over ~200-word passages ranks
+documents better than BM25 over single sentences (measured on SciFact, document nDCG@10:
+0.70 against 0.58; whole documents 0.69), and still points into long documents. A search
+ranks passages, then shows each by its best-matching sentence (`best_sentences`).
 
-Passages are ranked by `indexer.postings` (the same BM25 in NumPy, 25-50x faster); FTS5's
-`search_passages` here ranks an index written before postings existed, until its next write,
-and is the reference the postings are tested against. (Indexes written before postings also
-hold `sentences_fts`, a per-sentence FTS5 table kept by triggers; nothing reads it any more and
-new indexes do not have it.)
-
-User text is never parsed as FTS5 query syntax: `to_match_expression` keeps only word tokens
-and quotes each one.
+Words become terms as SQLite FTS5's `porter unicode61 remove_diacritics 2` tokenizer makes
+them (`terms`), the tokenizer these passages were first ranked with; FTS5 remains the
+reference the tests hold our BM25 to. User text is only ever split into words here, never
+parsed as query syntax.
 """
 
 from __future__ import annotations
@@ -27,15 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 import sqlalchemy as sa
 
 from indexer.porter import stem
 
-PASSAGE_FTS_TABLE = "passages_fts"
-# Porter stemming on top of unicode61 (case and accent folding), so "tides" finds "tide".
-# Measured on SciFact (document nDCG@10): 0.687 with porter, 0.670 without.
-TOKENIZER = "porter unicode61 remove_diacritics 2"
 PASSAGE_WORDS = 200
 # Passages (best first) whose best-matching sentence is looked up; the rest show their first.
 SHOWN_PASSAGES = 30
@@ -55,17 +45,6 @@ STOP_WORDS = frozenset(
 # Runs of letters and digits: the characters unicode61 treats as token characters (minus the
 # private-use area). Underscore and punctuation separate tokens, as they do in the tokenizer.
 _WORD = re.compile(r"[^\W_]+")
-
-_DDL = (
-    f"""CREATE VIRTUAL TABLE IF NOT EXISTS {PASSAGE_FTS_TABLE} USING fts5(
-        text, content='', tokenize='{TOKENIZER}')""",
-)
-
-
-def create_fts(connection: sa.Connection) -> None:
-    """Create the FTS5 table of passages."""
-    for statement in _DDL:
-        connection.exec_driver_sql(statement)
 
 
 def group_passages(
@@ -97,79 +76,15 @@ def group_passages(
 def add_passages(
     connection: sa.Connection, document_id: int, sentence_ids: Sequence[int], texts: Sequence[str]
 ) -> None:
-    """Store and index the passages of a document whose sentences were just inserted."""
+    """Store the passages of a document whose sentences were just inserted."""
     for first, last in group_passages([len(t.split()) for t in texts]):
-        passage_id = connection.execute(
-            sa.text(
-                "INSERT INTO passages (document_id, first_sentence_id, last_sentence_id) "
-                "VALUES (:document, :first, :last) RETURNING id"
-            ),
-            {"document": document_id, "first": sentence_ids[first], "last": sentence_ids[last]},
-        ).scalar_one()
-        _index_passage(connection, int(passage_id), " ".join(texts[first : last + 1]))
-
-
-def delete_passages(connection: sa.Connection, document_id: int) -> None:
-    """Remove a document's passages from the FTS index; call before its sentences are deleted.
-
-    A contentless FTS5 table forgets a row only when given the text it indexed, which is
-    rebuilt here from the sentences. The `passages` rows themselves go by cascade.
-    """
-    for passage_id, text in _passage_texts(connection, document_id):
         connection.execute(
             sa.text(
-                f"INSERT INTO {PASSAGE_FTS_TABLE}({PASSAGE_FTS_TABLE}, rowid, text) "
-                "VALUES ('delete', :id, :text)"
+                "INSERT INTO passages (document_id, first_sentence_id, last_sentence_id) "
+                "VALUES (:document, :first, :last)"
             ),
-            {"id": passage_id, "text": text},
+            {"document": document_id, "first": sentence_ids[first], "last": sentence_ids[last]},
         )
-
-
-def _index_passage(connection: sa.Connection, passage_id: int, text: str) -> None:
-    connection.execute(
-        sa.text(f"INSERT INTO {PASSAGE_FTS_TABLE}(rowid, text) VALUES (:id, :text)"),
-        {"id": passage_id, "text": text},
-    )
-
-
-def _passage_texts(connection: sa.Connection, document_id: int | None) -> list[tuple[int, str]]:
-    where = "" if document_id is None else "WHERE p.document_id = :document"
-    rows = connection.execute(
-        sa.text(
-            "SELECT p.id, s.text FROM passages p CROSS JOIN sentences s "
-            "ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id "
-            f"AND +s.document_id = p.document_id {where} ORDER BY p.id, s.id"  # see store.py
-        ),
-        {"document": document_id},
-    )
-    texts: dict[int, list[str]] = {}
-    for passage_id, text in rows:
-        texts.setdefault(int(passage_id), []).append(text)
-    return [(passage_id, " ".join(parts)) for passage_id, parts in texts.items()]
-
-
-def to_match_expression(user_text: str) -> str | None:
-    """Turn free user text into a safe FTS5 MATCH expression: quoted word tokens joined by OR.
-
-    Operators, parentheses, `*`, `^`, `-`, `NEAR(`, column filters and quotes in the input are
-    not interpreted: only runs of letters and digits survive, each becomes a quoted string.
-
-    Args:
-        user_text: anything a user typed.
-
-    Returns:
-        e.g. `"foo" OR "bar"` for `foo* AND (bar`, or None when the text has no word tokens.
-    """
-    tokens = _WORD.findall(unicodedata.normalize("NFC", user_text))
-    distinct = list(dict.fromkeys(token.lower() for token in tokens))
-    # Stop words match most passages, so BM25 must score nearly all of them for little gain;
-    # a query made only of stop words keeps them.
-    distinct = [t for t in distinct if t not in STOP_WORDS] or distinct
-    distinct = distinct[:MAX_QUERY_TERMS]
-    if not distinct:
-        return None
-    # A token holds no double quote, so wrapping it in quotes cannot be escaped from.
-    return " OR ".join(f'"{token}"' for token in distinct)
 
 
 @dataclass(frozen=True)
@@ -179,69 +94,9 @@ class PassageHit:
     first: int
     last: int
     document: int
-    score: float  # -bm25, higher is better
+    score: float  # BM25, higher is better
     # The sentence to show for the passage, once `best_sentences` has been asked (else None).
     shown: int | None = None
-
-
-def search_passages(
-    connection: sa.Connection,
-    text: str,
-    k: int,
-    allowed_document_ids: Sequence[int] | npt.NDArray[np.int64] | None = None,
-) -> list[PassageHit]:
-    """Rank passages by BM25 against the words of `text`.
-
-    Args:
-        connection: an open connection to the index database.
-        text: user text (never interpreted as FTS5 syntax).
-        k: most passages to return (>= 1).
-        allowed_document_ids: when given, only passages of these documents are returned.
-
-    Returns:
-        up to `k` passages, best first; empty when `text` has no word tokens.
-
-    Raises:
-        ValueError: k < 1.
-    """
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    expression = to_match_expression(text)
-    if expression is None:
-        return []
-    params: dict[str, object] = {"expression": expression, "k": k}
-    if allowed_document_ids is None:
-        # Rank first, then look up the k winners' sentence ranges (joining every match before
-        # sorting cost ~0.6 ms at 100k sentences).
-        statement = _TOP_PASSAGES
-    else:
-        document_ids = [int(i) for i in allowed_document_ids]
-        if not document_ids:
-            return []
-        statement = _TOP_PASSAGES_OF_DOCUMENTS
-        params["document_ids"] = json.dumps(document_ids)
-    rows = connection.execute(statement, params).all()
-    return [
-        PassageHit(int(first), int(last), int(document), -float(rank))
-        for first, last, document, rank in rows
-    ]
-
-
-_TOP_PASSAGES = sa.text(
-    f"""SELECT p.first_sentence_id, p.last_sentence_id, p.document_id, top.rank
-        FROM (SELECT rowid, bm25({PASSAGE_FTS_TABLE}) AS rank FROM {PASSAGE_FTS_TABLE}
-              WHERE {PASSAGE_FTS_TABLE} MATCH :expression ORDER BY rank LIMIT :k) AS top
-        JOIN passages p ON p.id = top.rowid
-        ORDER BY top.rank"""
-)
-_TOP_PASSAGES_OF_DOCUMENTS = sa.text(
-    f"""SELECT p.first_sentence_id, p.last_sentence_id, p.document_id,
-               bm25({PASSAGE_FTS_TABLE}) AS rank
-        FROM {PASSAGE_FTS_TABLE} JOIN passages p ON p.id = {PASSAGE_FTS_TABLE}.rowid
-        WHERE {PASSAGE_FTS_TABLE} MATCH :expression
-          AND p.document_id IN (SELECT value FROM json_each(:document_ids))
-        ORDER BY rank LIMIT :k"""
-)
 
 
 def best_sentences(

@@ -2,12 +2,13 @@
 
 SQLite FTS5 scores every passage that holds any query word, one row at a time: 6.8 ms per
 SciFact claim at 100k sentences and 65 ms at 1M. The same BM25 over postings held in NumPy
-arrays takes 0.2 and 1.4 ms (measured on those indexes), so ranking passages is done here.
-FTS5 stays the fallback for an index written before this file existed, until its next write.
+arrays takes 0.2 and 1.4 ms (measured on those indexes), so ranking passages is done here,
+and since format 2 indexes hold no FTS5 table at all (`indexer.migrate`).
 
 Words are cut like FTS5's `porter unicode61 remove_diacritics 2` tokenizer (`terms`), and the
 score is FTS5's BM25 (k1 = 1.2, b = 0.75, idf = ln((N - n + 0.5) / (n + 0.5)), at least 1e-6),
-with N, n and the average length taken over the live passages, so rankings match FTS5's.
+with N, n and the average length taken over the live passages, so rankings match FTS5's
+(tested against FTS5 itself as the reference, tests/unit/indexer/test_postings.py).
 
 `lexical.<g>.postings` holds generation g's postings; the writer keeps them in memory, applies
 the passages added and removed since the last checkpoint, and `generation.publish` writes the
@@ -233,8 +234,8 @@ class Postings:
 # mismatch") when two threads build ASTs at once, as a lexical worker loading postings and a
 # first query loading the encoder (or importing a module) did in CI.
 # Version 2: terms stemmed with Porter's revised step 2 ("bli" -> "ble", "logi" -> "log"). A
-# version 1 file is read as missing (`OutdatedPostings`): the index ranks with FTS5, which it
-# still has, until the next write builds the postings again.
+# version 1 file is read as missing (`OutdatedPostings`): readers build the postings in memory
+# from the stored passages until the next write saves them (`Index._postings_for`).
 MAGIC = b"docsearch-postings-2\n"
 OUTDATED_MAGICS = (b"docsearch-postings-1\n",)
 _ALIGN = 64

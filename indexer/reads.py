@@ -1,7 +1,7 @@
 """The metadata queries of `Index`: text, documents, sentences and BM25, each in one snapshot.
 
 `Index` inherits them; each method reads through `_reading()`, a store on a fresh connection,
-and BM25 ranks passages with the snapshot's postings (`_postings_for`), or FTS5 without them.
+and BM25 ranks passages with the snapshot's postings (`_postings_for`).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ class MetadataReads:
     def _reading(self) -> contextlib.AbstractContextManager[MetadataStore]:
         raise NotImplementedError
 
-    def _postings_for(self, store: MetadataStore) -> Postings | None:
+    def _postings_for(self, store: MetadataStore) -> Postings:
         raise NotImplementedError
 
     def search_passages(
@@ -39,12 +39,11 @@ class MetadataReads:
         """
         return self.search_passages_scaled(text, k, allowed_document_ids=allowed_document_ids)[0]
 
-    def lexical_ceiling(self, text: str) -> float | None:
-        """The BM25 score of a passage holding each word of `text` once (`Postings.ceiling`);
-        None for an index still ranked by FTS5, whose scores have no such scale."""
+    def lexical_ceiling(self, text: str) -> float:
+        """The BM25 score of a passage holding each word of `text` once (`Postings.ceiling`)."""
         with self._reading() as store:
             postings = self._postings_for(store)
-        return None if postings is None else postings.ceiling(text)
+        return postings.ceiling(text)
 
     def search_passages_scaled(
         self,
@@ -52,7 +51,7 @@ class MetadataReads:
         k: int,
         *,
         allowed_document_ids: IdArray | Sequence[int] | None = None,
-    ) -> tuple[list[lexical.PassageHit], float | None]:
+    ) -> tuple[list[lexical.PassageHit], float]:
         """`search_passages` and `lexical_ceiling` from one snapshot (one read, not two).
 
         Raises:
@@ -62,9 +61,6 @@ class MetadataReads:
             raise ValueError(f"k must be a positive integer, got {k!r}")
         with self._reading() as store:
             postings = self._postings_for(store)
-            if postings is None:
-                hits = lexical.search_passages(store.connection, text, k, allowed_document_ids)
-                return hits, None
         return postings.search(text, k, allowed_document_ids), postings.ceiling(text)
 
     def search_lexical(

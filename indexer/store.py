@@ -174,7 +174,7 @@ class MetadataStore:
         return int(used) + 1
 
     def delete_document(self, path: str) -> IdArray | None:
-        """Delete a document; its sentences (and their FTS entries) go with it by cascade.
+        """Delete a document; its sentences and passages go with it by cascade.
 
         Returns:
             the ids of the deleted sentences, int64[m], or None when no document has `path`.
@@ -188,7 +188,6 @@ class MetadataStore:
         ids = _to_ids(
             conn.execute(sa.select(sentences.c.id).where(sentences.c.document_id == document_id))
         )
-        lexical.delete_passages(conn, document_id)
         conn.execute(documents.delete().where(documents.c.id == document_id))
         return ids
 

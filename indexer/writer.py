@@ -21,7 +21,8 @@ from indexer.errors import IndexCorrupt, ModelChanged, StorageError
 from indexer.faiss_index import FaissIndex
 from indexer.faiss_layouts import AUTO_FACTORY
 from indexer.generation import load_postings, load_vectors, publish, read_generation
-from indexer.layout import IndexLayout, Manifest
+from indexer.layout import FORMAT_VERSION, IndexLayout, Manifest
+from indexer.migrate import drop_fts
 from indexer.model_record import ModelRecord, manifest_model, read_model, with_model, write_model
 from indexer.postings import Postings
 from indexer.records import DocumentRecord, SentenceRecord
@@ -98,11 +99,14 @@ class IndexWriter:
         self._pending_model: ModelRecord | None = None
         self._is_dirty = False
         postings = load_postings(self._layout, self._generation)
-        if postings is None:  # written before BM25 postings existed: index every passage now
+        if postings is None:  # written by an older docsearch: index every passage now
             log.info("building the BM25 postings of %s", self._layout.root)
             postings = Postings.build(self._store.passages_since(0))
             self._is_dirty = True
         self._postings: Postings = postings
+        if drop_fts(self._connection):  # a format-1 index: see indexer.migrate
+            log.info("dropping the unused FTS5 tables of %s", self._layout.root)
+            self._is_dirty = True
 
     def _refresh_manifest(self) -> None:
         """Rewrite manifest.json when it lags behind the database (after a crash).
@@ -301,7 +305,11 @@ class IndexWriter:
         self._committed_size = len(self._vectors)
         self._is_dirty = False
         manifest = dataclasses.replace(
-            self._manifest, documents=documents, sentences=sentences, generation=self._generation
+            self._manifest,
+            format_version=FORMAT_VERSION,
+            documents=documents,
+            sentences=sentences,
+            generation=self._generation,
         )
         if self._pending_model is not None:
             manifest, self._pending_model = with_model(manifest, self._pending_model), None

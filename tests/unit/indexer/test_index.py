@@ -94,7 +94,7 @@ def test_create_writes_a_self_describing_directory(index: Index) -> None:
     ]
     manifest = json.loads((index.root / "manifest.json").read_text())
     assert manifest == {
-        "format_version": 1,
+        "format_version": 2,
         "model_name": "tiny-bigru",
         "model_fingerprint": "fp-1",
         "tokenizer_version": "tok-1",
@@ -162,7 +162,7 @@ def test_open_checks_the_model(index: Index) -> None:
 
 def test_open_checks_the_format_version(index: Index) -> None:
     path = index.root / "manifest.json"
-    path.write_text(path.read_text().replace('"format_version": 1', '"format_version": 99'))
+    path.write_text(path.read_text().replace('"format_version": 2', '"format_version": 99'))
     with pytest.raises(FormatMismatch, match=r"format version 99.*rebuild"):
         Index.open(index.root)
 

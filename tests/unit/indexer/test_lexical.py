@@ -1,4 +1,5 @@
-"""FTS5 search: user text is never query syntax, and BM25 ranks sensibly."""
+"""Lexical search: user text is only ever words, BM25 over passages ranks sensibly, and a
+passage is shown by its best sentence."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from indexer import lexical
-from indexer.lexical import to_match_expression
 from indexer.porter import stem
+from indexer.postings import Postings
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore
@@ -30,11 +31,13 @@ TEXTS = {
 }
 
 
-def fts5_search(
+def lexical_search(
     conn: sa.Connection, text: str, k: int, allowed: list[int] | None = None
 ) -> list[tuple[int, float]]:
-    """FTS5's passage ranking, each passage shown by its best sentence: (sentence id, score)."""
-    passages = lexical.search_passages(conn, text, k, allowed)
+    """The engine's lexical path over the stored passages, each passage shown by its best
+    sentence: (sentence id, score)."""
+    postings = Postings.build(MetadataStore(conn).passages_since(0))
+    passages = postings.search(text, k, allowed)
     best = lexical.best_sentences(conn, text, passages)
     return [(best.get(p.first, p.first), p.score) for p in passages]
 
@@ -45,7 +48,6 @@ def corpus(tmp_path: Path) -> Iterator[tuple[sa.Connection, dict[str, int], dict
     engine = make_engine(tmp_path / "index.sqlite3")
     with engine.begin() as conn:
         create_tables(conn)
-        lexical.create_fts(conn)
         store = MetadataStore(conn)
         documents, sentences = {}, {}
         for path, texts in TEXTS.items():
@@ -55,34 +57,6 @@ def corpus(tmp_path: Path) -> Iterator[tuple[sa.Connection, dict[str, int], dict
     with engine.connect() as conn:
         yield conn, documents, sentences
     engine.dispose()
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("quantum", '"quantum"'),
-        ('"foo* AND (bar OR', '"foo" OR "bar"'),
-        ("how do the tides work", '"tides" OR "work"'),
-        ("AND OR NOT", '"and" OR "or" OR "not"'),
-        ("Café  CAFÉ café", '"café"'),
-        ("snake_case e.g. x-ray", '"snake" OR "case" OR "e" OR "g" OR "x" OR "ray"'),
-        ("title:secret", '"title" OR "secret"'),
-        ("日本語 テキスト", '"日本語" OR "テキスト"'),
-    ],
-)
-def test_match_expression_quotes_each_word(text: str, expected: str) -> None:
-    assert to_match_expression(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "   ", "-", "^", "*", "()", '""', "🙂🚀", "_", "\x00"])
-def test_match_expression_is_none_without_words(text: str) -> None:
-    assert to_match_expression(text) is None
-
-
-def test_match_expression_caps_the_number_of_terms() -> None:
-    expression = to_match_expression(" ".join(f"w{i}" for i in range(1000)))
-    assert expression is not None
-    assert expression.count(" OR ") == lexical.MAX_QUERY_TERMS - 1
 
 
 HOSTILE = [
@@ -112,7 +86,7 @@ def test_hostile_text_never_raises(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]], text: str
 ) -> None:
     conn, _, _ = corpus
-    hits = fts5_search(conn, text, 5)
+    hits = lexical_search(conn, text, 5)
     assert all(isinstance(i, int) and isinstance(s, float) for i, s in hits)
     assert conn.execute(sa.text("SELECT count(*) FROM sentences")).scalar_one() == 5
 
@@ -121,16 +95,16 @@ def test_operator_words_are_searched_as_plain_words(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
 ) -> None:
     conn, _, sentences = corpus
-    assert [i for i, _ in fts5_search(conn, "NOT", 5)] == sentences["/misc.md"]
+    assert [i for i, _ in lexical_search(conn, "NOT", 5)] == sentences["/misc.md"]
 
 
 def test_ranking_sanity(corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]]) -> None:
     conn, _, sentences = corpus
-    hits = fts5_search(conn, "quantum", 5)
+    hits = lexical_search(conn, "quantum", 5)
     # Both physics sentences form one passage, shown by the sentence saying "quantum" twice.
     assert [i for i, _ in hits] == [sentences["/physics.md"][1]]
     assert hits[0][1] > 0
-    top, _ = fts5_search(conn, "quantum entanglement lecture", 1)[0]
+    top, _ = lexical_search(conn, "quantum entanglement lecture", 1)[0]
     assert top == sentences["/physics.md"][1]
 
 
@@ -138,7 +112,7 @@ def test_diacritics_and_case_are_folded(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
 ) -> None:
     conn, _, sentences = corpus
-    assert [i for i, _ in fts5_search(conn, "CAFE", 5)] == [sentences["/cooking.md"][0]]
+    assert [i for i, _ in lexical_search(conn, "CAFE", 5)] == [sentences["/cooking.md"][0]]
 
 
 def test_allowed_document_ids(
@@ -146,22 +120,20 @@ def test_allowed_document_ids(
 ) -> None:
     conn, documents, sentences = corpus
     query = "quantum cake"
-    assert {i for i, _ in fts5_search(conn, query, 10)} == {
+    assert {i for i, _ in lexical_search(conn, query, 10)} == {
         sentences["/physics.md"][1],
         sentences["/cooking.md"][1],
     }
-    only_cooking = fts5_search(conn, query, 10, [documents["/cooking.md"]])
+    only_cooking = lexical_search(conn, query, 10, [documents["/cooking.md"]])
     assert [i for i, _ in only_cooking] == [sentences["/cooking.md"][1]]
-    assert fts5_search(conn, query, 10, []) == []
+    assert lexical_search(conn, query, 10, []) == []
 
 
 def test_k_limits_and_is_validated(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
 ) -> None:
     conn, _, _ = corpus
-    assert len(fts5_search(conn, "quantum cake coffee", 2)) == 2
-    with pytest.raises(ValueError, match="k must be"):
-        fts5_search(conn, "quantum", 0)
+    assert len(lexical_search(conn, "quantum cake coffee", 2)) == 2
 
 
 def test_group_passages_hand_worked() -> None:
@@ -177,9 +149,8 @@ def test_passages_rank_documents_and_are_removed_with_them(
     conn, documents, _ = corpus
     before = conn.execute(sa.text("SELECT count(*) FROM passages")).scalar_one()
     assert before >= len(documents)
-    lexical.delete_passages(conn, documents["/physics.md"])
     conn.execute(sa.text("DELETE FROM documents WHERE id = :i"), {"i": documents["/physics.md"]})
-    assert fts5_search(conn, "quantum", 5) == []
+    assert lexical_search(conn, "quantum", 5) == []
     assert conn.execute(sa.text("SELECT count(*) FROM passages")).scalar_one() < before
 
 
@@ -216,7 +187,7 @@ def test_best_sentence_of_a_passage_holds_the_query_words(
     corpus: tuple[sa.Connection, dict[str, int], dict[str, list[int]]],
 ) -> None:
     conn, _, sentences = corpus
-    passages = lexical.search_passages(conn, "quantum", 5)
+    passages = Postings.build(MetadataStore(conn).passages_since(0)).search("quantum", 5)
     assert lexical.best_sentences(conn, "quantum", passages) == {
         passages[0].first: sentences["/physics.md"][1]
     }

@@ -15,6 +15,7 @@ from indexer.porter import stem
 from indexer.postings import Postings
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore
+from tests.unit.indexer.fts5_reference import fts5_passages
 from tests.unit.indexer.test_index import create, unit_vectors
 
 DOCUMENTS = {
@@ -47,11 +48,10 @@ QUERIES = [
 
 @pytest.fixture
 def connection(tmp_path: Path) -> Iterator[sa.Connection]:
-    """A database holding DOCUMENTS with FTS5 passages (the reference ranking)."""
+    """A database holding DOCUMENTS."""
     engine = make_engine(tmp_path / "index.sqlite3")
     with engine.begin() as conn:
         create_tables(conn)
-        lexical.create_fts(conn)
         store = MetadataStore(conn)
         for path, texts in DOCUMENTS.items():
             records = [SentenceRecord(t, 0, len(t), 1) for t in texts]
@@ -69,7 +69,7 @@ def ranking(hits: list[lexical.PassageHit]) -> list[tuple[int, int, int, float]]
 def test_ranks_and_scores_like_fts5(connection: sa.Connection, query: str) -> None:
     postings = Postings.build(MetadataStore(connection).passages_since(0))
     ours = postings.search(query, 10)
-    fts5 = lexical.search_passages(connection, query, 10)
+    fts5 = fts5_passages(connection, query, 10)
     assert ranking(ours) == ranking(fts5)
 
 
@@ -170,7 +170,7 @@ def test_index_keeps_postings_per_generation_and_follows_removals(tmp_path: Path
         assert "/tides.md" not in paths and paths
 
 
-def test_an_index_without_postings_falls_back_to_fts5_and_gets_them_on_next_write(
+def test_an_index_without_postings_builds_them_in_memory_and_saves_them_on_next_write(
     tmp_path: Path,
 ) -> None:
     root = tmp_path / "idx"
@@ -182,14 +182,15 @@ def test_an_index_without_postings_falls_back_to_fts5_and_gets_them_on_next_writ
         generation = index.manifest.generation
     (root / f"lexical.{generation}.postings").unlink()  # as written by an older docsearch
     with Index.open(root) as index:
-        assert ranking(index.search_passages(QUERIES[0], 10)) == expected  # FTS5
+        assert ranking(index.search_passages(QUERIES[0], 10)) == expected  # built in memory
+        assert not (root / f"lexical.{generation}.postings").exists(), "a reader writes nothing"
         with index.writer() as writer:
             writer.checkpoint()
         assert (root / f"lexical.{generation + 1}.postings").is_file()
         assert ranking(index.search_passages(QUERIES[0], 10)) == expected  # postings again
 
 
-def test_postings_of_the_old_stemmer_give_way_to_fts5_until_the_next_write(
+def test_postings_of_the_old_stemmer_are_built_again_until_the_next_write_saves_them(
     tmp_path: Path,
 ) -> None:
     from indexer.postings import MAGIC
@@ -204,7 +205,7 @@ def test_postings_of_the_old_stemmer_give_way_to_fts5_until_the_next_write(
     # As an older docsearch wrote it: version 1, where "pathological" stemmed to "pathologica".
     path.write_bytes(b"docsearch-postings-1\n" + path.read_bytes()[len(MAGIC) :])
     with Index.open(root) as index:
-        hits = index.search_passages("pathological", 10)  # FTS5 stems like the new stemmer
+        hits = index.search_passages("pathological", 10)  # built in memory, new stemmer
         assert [index.sentences([h.first])[h.first].path for h in hits] == ["/path.md"]
         with index.writer() as writer:
             writer.checkpoint()

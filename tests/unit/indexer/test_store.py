@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import sqlalchemy as sa
 
-from indexer import lexical
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore
-from tests.unit.indexer.test_lexical import fts5_search
+from tests.unit.indexer.test_lexical import lexical_search
 
 
 @pytest.fixture
@@ -21,7 +20,6 @@ def store(tmp_path: Path) -> Iterator[MetadataStore]:
     engine = make_engine(tmp_path / "index.sqlite3")
     with engine.begin() as conn:
         create_tables(conn)
-        lexical.create_fts(conn)
     with engine.connect() as conn:
         yield MetadataStore(conn)
     engine.dispose()
@@ -38,12 +36,12 @@ def sents(*texts: str) -> list[SentenceRecord]:
     ]
 
 
-def fts_is_consistent(store: MetadataStore) -> bool:
-    # FTS5 raises "database disk image is malformed" when its index structures are broken.
-    store.connection.exec_driver_sql(
-        "INSERT INTO passages_fts(passages_fts, rank) VALUES ('integrity-check', 1)"
+def orphan_passages(store: MetadataStore) -> int:
+    return int(
+        store.connection.exec_driver_sql(
+            "SELECT count(*) FROM passages WHERE document_id NOT IN (SELECT id FROM documents)"
+        ).scalar_one()
     )
-    return True
 
 
 def test_document_round_trip(store: MetadataStore) -> None:
@@ -109,15 +107,15 @@ def test_document_without_sentences(store: MetadataStore) -> None:
     assert stored is not None and stored.sentences == 0
 
 
-def test_delete_cascades_to_sentences_and_fts(store: MetadataStore) -> None:
+def test_delete_cascades_to_sentences_and_passages(store: MetadataStore) -> None:
     store.add_document(doc("/keep"), sents("apples are red"))
     _, ids = store.add_document(doc("/drop"), sents("bananas are yellow", "bananas again"))
     removed = store.delete_document("/drop")
     assert removed is not None and removed.tolist() == ids.tolist()
     assert store.sentences(ids) == {}
     assert store.counts() == (1, 1)
-    assert fts5_search(store.connection, "bananas", 5) == []
-    assert fts_is_consistent(store)
+    assert lexical_search(store.connection, "bananas", 5) == []
+    assert orphan_passages(store) == 0
     assert store.delete_document("/drop") is None
 
 
@@ -128,9 +126,9 @@ def test_replacing_a_document_leaves_no_orphans(store: MetadataStore) -> None:
     assert store.counts() == (1, 1)
     count = store.connection.execute(sa.text("SELECT count(*) FROM sentences")).scalar_one()
     assert count == 1
-    assert [hit for hit, _ in fts5_search(store.connection, "old", 5)] == []
-    assert [hit for hit, _ in fts5_search(store.connection, "new", 5)] == ids.tolist()
-    assert fts_is_consistent(store)
+    assert [hit for hit, _ in lexical_search(store.connection, "old", 5)] == []
+    assert [hit for hit, _ in lexical_search(store.connection, "new", 5)] == ids.tolist()
+    assert orphan_passages(store) == 0
 
 
 def test_documents_listing_is_sorted_with_counts(store: MetadataStore) -> None:
