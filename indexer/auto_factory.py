@@ -144,15 +144,11 @@ NPROBE_FLOOR_DIVISOR = 16
 NPROBE_STEP = math.sqrt(2)
 
 
-def adapt(index: FaissIndex, policy: AutoFactory, previous: int | None = None) -> bool:
+def adapt(index: FaissIndex, policy: AutoFactory) -> bool:
     """Give `index` the structure `planned_nlist` asks for; return True when it changed.
 
     Retraining reads every vector back out of the index (about twice the index size in memory
-    while it runs) and, for IVF, tunes `nprobe` on `policy.tune_queries` stored vectors. An IVF
-    index that keeps its lists has `nprobe` tuned again when it has grown by `RETUNE_GROWTH`
-    since its lists were trained (`needs_retuning`; `previous` is its size at the last
-    checkpoint): its lists hold more vectors each, and the old `nprobe` finds fewer of the
-    true neighbours.
+    while it runs) and, for IVF, tunes `nprobe` on `policy.tune_queries` stored vectors.
 
     Raises:
         ValueError: `index` holds a structure that cannot be read back (an IVF with a codec
@@ -161,11 +157,7 @@ def adapt(index: FaissIndex, policy: AutoFactory, previous: int | None = None) -
     n = len(index)
     target = planned_nlist(index.nlist, n, policy)
     if target == index.nlist:
-        if target is None or previous is None or not needs_retuning(previous, n, target, policy):
-            return False
-        ids, vectors = index.contents()
-        tune_nprobe(index, ids, vectors, policy, np.random.default_rng(policy.seed))
-        return True
+        return False
     ids, vectors = index.contents()
     rng = np.random.default_rng(policy.seed)
     if target is None:
@@ -175,45 +167,13 @@ def adapt(index: FaissIndex, policy: AutoFactory, previous: int | None = None) -
     train_rows = None
     if n > target * policy.train_points_per_list:
         train_rows = np.sort(rng.choice(n, target * policy.train_points_per_list, replace=False))
-    log.info("%d vectors: training IVF%d,%s for the vector index", n, target, AUTO_IVF_CODEC)
-    index.rebuild(ids, vectors, target, train_rows=train_rows)
-    tune_nprobe(index, ids, vectors, policy, rng)
-    return True
-
-
-# An IVF index has `nprobe` tuned again each time it grows by this factor past the size its
-# lists were trained for: the git-doc dev index, trained near 54k vectors and grown to 82k,
-# kept nprobe 58 with recall@10 0.923 on stored vectors (tuned again: 0.95 needs ~230).
-RETUNE_GROWTH = 1.5
-
-
-def needs_retuning(previous: int, n: int, nlist: int, policy: AutoFactory) -> bool:
-    """Whether growing from `previous` to `n` vectors crossed a step of `RETUNE_GROWTH` past
-    the size `nlist` lists are trained for (nlist = lists_per_sqrt * sqrt(size))."""
-    trained_for = (nlist / policy.lists_per_sqrt) ** 2
-
-    def step(size: int) -> int:
-        # nlist is rounded, so the size it was trained at may sit a little below trained_for.
-        return max(0, math.floor(math.log(max(size, 1) / trained_for, RETUNE_GROWTH)))
-
-    return step(n) > step(previous)
-
-
-def tune_nprobe(
-    index: FaissIndex,
-    ids: IdArray,
-    vectors: np.ndarray,
-    policy: AutoFactory,
-    rng: np.random.Generator,
-) -> None:
-    """Set the smallest `nprobe` (from the floor, in steps of `NPROBE_STEP`) whose recall@10
-    against exact search reaches `policy.target_recall` on stored vectors."""
-    n, target = len(ids), index.nlist or 1
     picked = np.sort(rng.choice(n, min(policy.tune_queries, n), replace=False))
     query_ids, queries = ids[picked], np.ascontiguousarray(vectors[picked])
     k = min(RECALL_K, n - 1)
     exact_scores, exact_rows = faiss.knn(queries, vectors, k + 1, metric=faiss.METRIC_INNER_PRODUCT)
     _, exact_scores = _drop_self(ids[exact_rows], exact_scores, query_ids, k)
+    log.info("%d vectors: training IVF%d,%s for the vector index", n, target, AUTO_IVF_CODEC)
+    index.rebuild(ids, vectors, target, train_rows=train_rows)
     by_id = np.argsort(ids)
     # Stored vectors make easy queries: in clustered data their neighbours share their list, so
     # tuning on them alone chose nprobe 1 at 1M vectors and real queries then found a third of
@@ -232,6 +192,7 @@ def tune_nprobe(
             break
         nprobe = min(max(nprobe + 1, round(nprobe * NPROBE_STEP)), target)
     log.info(
-        "IVF%d,%s: %d vectors, nprobe %d, recall@%d %.3f on stored vectors",
-        *(target, AUTO_IVF_CODEC, n, nprobe, k, recall),
+        "IVF%d,%s: nprobe %d, recall@%d %.3f on stored vectors",
+        *(target, AUTO_IVF_CODEC, nprobe, k, recall),
     )
+    return True

@@ -25,7 +25,7 @@ import sqlalchemy as sa
 from indexer.errors import IndexCorrupt, StorageError
 from indexer.faiss_index import FaissIndex
 from indexer.layout import REBUILD_HINT, IndexLayout
-from indexer.postings import OutdatedPostings, Postings
+from indexer.lexical.postings import OutdatedPostings, Postings
 from indexer.store import MetadataStore
 
 log = logging.getLogger(__name__)

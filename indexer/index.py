@@ -34,6 +34,7 @@ from indexer.errors import (
 from indexer.faiss_index import FaissIndex
 from indexer.generation import GENERATION_KEY, load_postings, load_vectors, read_generation
 from indexer.layout import FORMAT_VERSION, REBUILD_HINT, IndexLayout, Manifest, WriteLock
+from indexer.lexical.postings import Postings
 from indexer.model_record import (
     ModelRecord,
     check_model,
@@ -42,7 +43,6 @@ from indexer.model_record import (
     with_model,
     write_model,
 )
-from indexer.postings import Postings
 from indexer.reads import MetadataReads
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore

@@ -1,9 +1,9 @@
 """The index directory: which files it holds, `manifest.json`, and the cross-process write lock.
 
 ```
-<root>/index.sqlite3           documents, sentences, FTS, meta (holds the committed generation)
+<root>/index.sqlite3           documents, sentences, passages, meta (the committed generation)
 <root>/vectors.<g>.faiss       the vectors of generation g (only the committed one is kept)
-<root>/lexical.<g>.postings         the BM25 postings of generation g (see `indexer.postings`)
+<root>/lexical.<g>.postings    the BM25 postings of generation g (`indexer.lexical.postings`)
 <root>/manifest.json           what built the index, and its counts (rewritten after each commit)
 <root>/write.lock              flock()ed by the one process allowed to write
 ```

@@ -2,7 +2,7 @@
 
 Format 1 indexes hold SQLite FTS5 tables: `passages_fts`, and in the oldest ones
 `sentences_fts` with triggers on `sentences`. Every write kept them up to date although
-nothing has read them since BM25 moved to the postings files (`indexer.postings`). Format 2
+nothing has read them since BM25 moved to the postings files (`indexer.lexical.postings`). Format 2
 has none: the first writer to open a format-1 index drops them in its transaction, and its
 first checkpoint writes the manifest as format 2. Until then, readers simply ignore them.
 """

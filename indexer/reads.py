@@ -10,7 +10,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 
 from indexer import lexical
-from indexer.postings import Postings
+from indexer.lexical.postings import Postings
 from indexer.records import StoredDocument, StoredSentence
 from indexer.store import MetadataStore, SentenceTexts
 from indexer.vectors import IdArray

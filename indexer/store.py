@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from indexer import lexical
-from indexer.postings import PassageText
+from indexer.lexical.postings import PassageText
 from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
 from indexer.schema import documents, meta, sentences
 from indexer.vectors import IdArray

@@ -22,9 +22,9 @@ from indexer.faiss_index import FaissIndex
 from indexer.faiss_layouts import AUTO_FACTORY
 from indexer.generation import load_postings, load_vectors, publish, read_generation
 from indexer.layout import FORMAT_VERSION, IndexLayout, Manifest
+from indexer.lexical.postings import Postings
 from indexer.migrate import drop_fts
 from indexer.model_record import ModelRecord, manifest_model, read_model, with_model, write_model
-from indexer.postings import Postings
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import BEGIN_OPTION
 from indexer.store import MetadataStore, SentenceTexts
@@ -92,7 +92,6 @@ class IndexWriter:
                 f"index at {self._layout.root} has lost its vector file "
                 f"{self._layout.vectors(self._generation).name}; run `docsearch ingest --rebuild`"
             ) from exc
-        self._committed_size = len(self._vectors)  # `adapt` tunes nprobe again as it grows
         # Sentence ids removed since the last checkpoint: their vectors and the passages they
         # begin go at the checkpoint.
         self._pending_removals: list[IdArray] = []
@@ -288,7 +287,7 @@ class IndexWriter:
                 added = self._store.passages_since(self._postings.max_passage_id)
             self._postings = self._postings.updated(added, removed)
             if self._manifest.faiss_factory == AUTO_FACTORY:
-                adapt(self._vectors, self._auto_factory, previous=self._committed_size)
+                adapt(self._vectors, self._auto_factory)
             with storage_errors(f"cannot commit to {self._layout.database}"):
                 documents, sentences = self._store.counts()
             if sentences != len(self._vectors):
@@ -302,7 +301,6 @@ class IndexWriter:
         except BaseException:
             self.discard()
             raise
-        self._committed_size = len(self._vectors)
         self._is_dirty = False
         manifest = dataclasses.replace(
             self._manifest,

@@ -9,13 +9,7 @@ import numpy as np
 import pytest
 
 from indexer import AutoFactory, DocumentRecord, Index, IndexWriter, SentenceRecord
-from indexer.auto_factory import (
-    adapt,
-    ideal_nlist,
-    needs_retuning,
-    planned_nlist,
-    recall_at_k,
-)
+from indexer.auto_factory import adapt, ideal_nlist, planned_nlist, recall_at_k
 from indexer.faiss_index import FaissIndex
 from indexer.vectors import ExactIndex
 
@@ -144,29 +138,6 @@ def test_adapt_trains_ivf_with_tuned_nprobe_and_high_recall() -> None:
     exact.add(ids, vectors)
     exact_scores, _ = exact.search(queries, 10)
     assert recall_at_k(found_ids, found_scores, exact_scores, 10) >= 0.9
-
-
-def test_retuning_comes_at_each_half_again_of_growth_past_the_trained_size() -> None:
-    policy = AutoFactory()
-    # 930 lists are trained for (930 / 4)^2 = 54,056 vectors: the git-doc dev index's case.
-    assert needs_retuning(60_000, 82_000, 930, policy)  # crossed 1.5 x 54,056 = 81,084
-    assert not needs_retuning(82_000, 100_000, 930, policy)  # next step at 121,626
-    assert needs_retuning(100_000, 125_000, 930, policy)
-    assert not needs_retuning(54_000, 56_000, 930, policy)
-
-
-def test_a_grown_ivf_index_has_nprobe_tuned_again() -> None:
-    index = FaissIndex(DIM, "auto")
-    vectors = clustered(2400, seed=7)
-    index.add(ids_from(0, 1600), vectors[:1600])
-    assert adapt(index, SMALL) is True and index.current_factory == "IVF41,SQfp16"
-    index.nprobe = 1  # as if tuned long ago on an easier, smaller index
-    index.add(ids_from(1600, 800), vectors[1600:])
-    assert adapt(index, SMALL, previous=2400) is False, "no step crossed: nothing to do"
-    assert index.nprobe == 1
-    assert adapt(index, SMALL, previous=1600) is True
-    assert index.current_factory == "IVF41,SQfp16", "the lists are kept"
-    assert index.nprobe > 1
 
 
 def test_auto_ivf_keeps_structure_and_nprobe_through_save(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from indexer import lexical
-from indexer.porter import stem
-from indexer.postings import Postings
+from indexer.lexical.porter import stem
+from indexer.lexical.postings import Postings
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore

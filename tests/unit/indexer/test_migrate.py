@@ -9,7 +9,7 @@ from pathlib import Path
 
 from indexer import Index
 from indexer.layout import FORMAT_VERSION
-from indexer.postings import MAGIC
+from indexer.lexical.postings import MAGIC
 from tests.unit.indexer.test_index import create
 from tests.unit.indexer.test_postings import DOCUMENTS, QUERIES, add_text, ranking
 

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from indexer.porter import stem
+from indexer.lexical.porter import stem
 from tests.conftest import SAMPLE_DOCS
 
 # Words that exercise every rule of steps 1 to 5, the revision's "bli" and "logi" among them.

@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from indexer import DocumentRecord, Index, SentenceRecord, lexical
 from indexer.lexical import query_terms
-from indexer.porter import stem
-from indexer.postings import Postings
+from indexer.lexical.porter import stem
+from indexer.lexical.postings import Postings
 from indexer.schema import create_tables, make_engine
 from indexer.store import MetadataStore
 from tests.unit.indexer.fts5_reference import fts5_passages
@@ -193,7 +193,7 @@ def test_an_index_without_postings_builds_them_in_memory_and_saves_them_on_next_
 def test_postings_of_the_old_stemmer_are_built_again_until_the_next_write_saves_them(
     tmp_path: Path,
 ) -> None:
-    from indexer.postings import MAGIC
+    from indexer.lexical.postings import MAGIC
 
     root = tmp_path / "idx"
     with create(root) as index:
@@ -216,7 +216,7 @@ def test_postings_of_the_old_stemmer_are_built_again_until_the_next_write_saves_
 
 
 def test_ceiling_is_what_a_passage_with_each_query_word_once_scores() -> None:
-    from indexer.postings import PassageText
+    from indexer.lexical.postings import PassageText
 
     texts = ["harbour tide pilot", "garden rose water", "harbour boat rope", "daemon port rope"]
     postings = Postings.build(

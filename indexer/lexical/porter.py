@@ -1,6 +1,6 @@
 """The Porter (1980) stemmer, as SQLite FTS5's `porter` tokenizer applies it.
 
-Our own BM25 index (`indexer.postings`) must cut words the way FTS5 did, or lexical ranking
+Our own BM25 index (`indexer.lexical.postings`) must cut words the way FTS5 did, or lexical ranking
 changes: on SciFact, BM25 over our passages scores nDCG@10 0.7055 with this stemmer
 (`benchmarks/quality.py`; FTS5 with porter: 0.7059); a throwaway prototype, not kept, scored
 0.688 with a light suffix stripper and 0.668 with none.

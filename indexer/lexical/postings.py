@@ -30,7 +30,8 @@ import numpy as np
 import numpy.typing as npt
 
 from indexer.atomic import atomic_path
-from indexer.lexical import PassageHit, query_terms, terms
+from indexer.lexical.passages import PassageHit
+from indexer.lexical.tokens import query_terms, terms
 
 K1 = 1.2
 B = 0.75
