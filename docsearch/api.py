@@ -236,11 +236,11 @@ class DocSearch:
         Raises:
             UnreadableDocument: the text holds nothing to index.
         """
-        from docsearch.documents import SUPPORTED_TYPES, read_bytes
+        from docsearch.documents import SUPPORTED_TYPES, TEXT_TYPES, read_bytes
 
-        # Text of no known markup type is read as plain text; the name stays as given.
+        # Text of no known text type is read as plain text; the name stays as given.
         suffix = Path(name).suffix.lower()
-        label = name if suffix in SUPPORTED_TYPES and suffix != ".pdf" else name + ".txt"
+        label = name if SUPPORTED_TYPES.get(suffix) in TEXT_TYPES else name + ".txt"
         document = replace(read_bytes(label, text.encode("utf-8")), path=name)
         return self._add_document(document, metadata)
 

@@ -26,7 +26,10 @@ from docsearch.errors import DocsearchError
 from indexer.errors import IndexerError, NotAnIndex
 
 MODES = ("hybrid", "dense", "lexical")
-TYPES = ("text", "markdown", "rst", "html", "pdf")
+TYPES = (
+    "text", "markdown", "rst", "html", "pdf", "docx", "pptx", "odt", "odp", "epub", "email",
+    "mbox", "notebook", "csv", "tsv",
+)  # fmt: skip
 _SENTENCE_ENDS = frozenset(".!?…:;。！？\"'”’)]")
 
 
@@ -397,13 +400,26 @@ def _display_path(path: str) -> str:
     return path if relative.startswith("..") or not os.path.isabs(path) else relative
 
 
+# How a hit's page is shown, by what it counts (docsearch.documents.PAGE_MEANS).
+_PAGE_LABELS = {
+    "page": "p.",
+    "slide": "slide ",
+    "chapter": "ch.",
+    "message": "msg ",
+    "cell": "cell ",
+}
+
+
 def _print_hits(hits: list[Any]) -> None:
+    from docsearch.documents import PAGE_MEANS
+
     if not hits:
         click.echo("no matches", err=True)
         return
     for rank, hit in enumerate(hits, 1):
         where = _display_path(hit.path)
-        where += f" p.{hit.page}" if hit.page is not None else ""
+        if hit.page is not None:
+            where += f" {_PAGE_LABELS[PAGE_MEANS.get(hit.type, 'page')]}{hit.page}"
         where += f":{hit.line}"
         click.echo(click.style(f"{rank:>2}. {where}", bold=True) + f"  score {hit.score:.4f}")
         parts = [*hit.before, click.style(hit.text, fg="green"), *hit.after]

@@ -25,11 +25,21 @@ from pathlib import Path
 from docsearch.errors import EmptyDocument, UnreadableDocument, UnsupportedFileType
 from docsearch.readers import (
     ExtractedText,
+    read_csv,
+    read_docx,
+    read_eml,
+    read_epub,
     read_html,
     read_markdown,
+    read_mbox,
+    read_notebook,
+    read_odp,
+    read_odt,
     read_pdf,
+    read_pptx,
     read_rst,
     read_text,
+    read_tsv,
 )
 
 SUPPORTED_TYPES: dict[str, str] = {
@@ -39,8 +49,33 @@ SUPPORTED_TYPES: dict[str, str] = {
     ".rst": "rst",
     ".html": "html",
     ".htm": "html",
+    ".xhtml": "html",
     ".pdf": "pdf",
+    ".docx": "docx",
+    ".pptx": "pptx",
+    ".odt": "odt",
+    ".odp": "odp",
+    ".epub": "epub",
+    ".eml": "email",
+    ".mbox": "mbox",
+    ".ipynb": "notebook",
+    ".csv": "csv",
+    ".tsv": "tsv",
 }
+# What `page` counts in each type that has pages (the others have none).
+PAGE_MEANS = {
+    "pdf": "page",
+    "pptx": "slide",
+    "odp": "slide",
+    "epub": "chapter",
+    "mbox": "message",
+    "notebook": "cell",
+}
+# Types stored as text, which `DocSearch.add_text` can read from a string; the others are
+# binary containers.
+TEXT_TYPES = frozenset(
+    {"text", "markdown", "rst", "html", "email", "mbox", "notebook", "csv", "tsv"}
+)
 
 
 @dataclass(frozen=True)
@@ -323,6 +358,16 @@ _READERS: dict[str, Callable[[str, bytes], ExtractedText]] = {
     "rst": read_rst,
     "html": read_html,
     "pdf": read_pdf,
+    "docx": read_docx,
+    "pptx": read_pptx,
+    "odt": read_odt,
+    "odp": read_odp,
+    "epub": read_epub,
+    "email": read_eml,
+    "mbox": read_mbox,
+    "notebook": read_notebook,
+    "csv": read_csv,
+    "tsv": read_tsv,
 }
 
 

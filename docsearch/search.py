@@ -40,10 +40,12 @@ class Hit:
         score: higher is better; cosine similarity in `dense` mode, BM25 in `lexical`,
             a fused rank score in `hybrid`.
         text: the matching sentence.
-        page: 1-based page for paged documents (PDF), else None.
+        page: 1-based page for paged documents, else None: a PDF page, a slide (`pptx`,
+            `odp`), a chapter (`epub`), a message (`mbox`) or a cell (`notebook`); see
+            `docsearch.documents.PAGE_MEANS`.
         line: 1-based line of the sentence's start (within the page for PDFs).
         sentence_id: the sentence's id (== its vector id).
-        type: the document type (`text`, `markdown`, `html`, `rst`, `pdf`).
+        type: the document type (a value of `docsearch.documents.SUPPORTED_TYPES`).
         title: the document title, when it has one.
         before, after: neighbouring sentences for context.
         metadata: what was attached to the document when it was added.

@@ -26,9 +26,9 @@ def docs(tmp_path: Path) -> Path:
     (root / "home" / "bread.txt").write_text("Sourdough bread rises slowly in a cool kitchen.\n")
     (root / "home" / "tea.md").write_text("# Tea\n\nGreen tea is steeped at a lower temperature.\n")
     (root / "sea" / "tides.txt").write_text("Tides rise twice a day because of the Moon.\n")
-    (root / "sea" / "report.docx").write_bytes(b"PK\x03\x04 not read")
-    (root / "sea" / "book.epub").write_bytes(b"PK\x03\x04 not read")
-    (root / "sea" / "notes.docx").write_bytes(b"PK\x03\x04 not read")
+    (root / "sea" / "report.xlsx").write_bytes(b"PK\x03\x04 not read")
+    (root / "sea" / "book.mobi").write_bytes(b"PK\x03\x04 not read")
+    (root / "sea" / "notes.xlsx").write_bytes(b"PK\x03\x04 not read")
     return root
 
 
@@ -101,10 +101,10 @@ def test_path_glob_matches_the_path_as_shown(
 
 def test_skipped_files_are_counted_per_type_and_named_with_v(index: Path, docs: Path) -> None:
     result = run("ingest", "--index", str(index), str(docs))
-    assert "3 skipped (unsupported type: 2 .docx, 1 .epub" in result.stderr
-    assert "report.docx" not in result.stderr
+    assert "3 skipped (unsupported type: 2 .xlsx, 1 .mobi" in result.stderr
+    assert "report.xlsx" not in result.stderr
     verbose = run("ingest", "-v", "--index", str(index), str(docs))
-    assert "report.docx" in verbose.stderr and "book.epub" in verbose.stderr
+    assert "report.xlsx" in verbose.stderr and "book.mobi" in verbose.stderr
 
 
 def test_quiet_and_verbose_work_after_the_subcommand(index: Path, docs: Path) -> None:

@@ -100,7 +100,18 @@ def test_supported_types() -> None:
         ".rst": "rst",
         ".html": "html",
         ".htm": "html",
+        ".xhtml": "html",
         ".pdf": "pdf",
+        ".docx": "docx",
+        ".pptx": "pptx",
+        ".odt": "odt",
+        ".odp": "odp",
+        ".epub": "epub",
+        ".eml": "email",
+        ".mbox": "mbox",
+        ".ipynb": "notebook",
+        ".csv": "csv",
+        ".tsv": "tsv",
     }
 
 
@@ -185,8 +196,8 @@ def test_unreadable_text(name: str, data: bytes, expected: str) -> None:
 
 
 def test_unsupported_type_is_an_unreadable_document() -> None:
-    with pytest.raises(UnsupportedFileType, match=r"unsupported file type \.docx") as caught:
-        read_bytes("report.docx", b"data")
+    with pytest.raises(UnsupportedFileType, match=r"unsupported file type \.xlsx") as caught:
+        read_bytes("report.xlsx", b"data")
     assert isinstance(caught.value, UnreadableDocument)
     with pytest.raises(UnsupportedFileType, match=r"\(no extension\)"):
         read_bytes("README", b"data")
@@ -484,7 +495,7 @@ def test_read_file_problems(tmp_path: Path) -> None:
     with pytest.raises(UnreadableDocument, match="empty file"):
         read_file(tmp_path / "empty.txt")
     with pytest.raises(UnsupportedFileType):
-        read_file(tmp_path / "x.docx")
+        read_file(tmp_path / "x.xlsx")
 
 
 @pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads everything")
@@ -508,7 +519,7 @@ def test_find_files_walks_folders_and_reports_what_it_skips(tmp_path: Path) -> N
         (root / name).write_text("x")
     (root / ".git" / "config.txt").write_text("x")
     (root / ".hidden.md").write_text("x")
-    (root / "report.docx").write_text("x")
+    (root / "report.xlsx").write_text("x")
     (root / "Makefile").write_text("x")
     os.symlink(root / "a.txt", root / "link-to-a.txt")  # same file twice
     os.symlink(root / "nowhere.txt", root / "dangling.txt")
@@ -519,7 +530,7 @@ def test_find_files_walks_folders_and_reports_what_it_skips(tmp_path: Path) -> N
     assert listing.missing == [tmp_path / "missing"]
     assert listing.skipped == [
         (root / "Makefile", "unsupported file type (no extension)"),
-        (root / "report.docx", "unsupported file type .docx"),
+        (root / "report.xlsx", "unsupported file type .xlsx"),
     ]
     assert listing.failed == [
         (root / "dangling.txt", "broken symbolic link"),
