@@ -65,7 +65,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
 
 
 def decode_text(name: str, data: bytes, encoding: str | None = None) -> str:
-    """Decode bytes to normalised text: BOM, else UTF-8, else cp1252, else latin-1.
+    """Decode bytes to normalised text: BOM, else UTF-8, else a detected legacy encoding.
 
     Args:
         name: file name, used in error messages.
@@ -98,7 +98,8 @@ def decode_text(name: str, data: bytes, encoding: str | None = None) -> str:
 
 
 def _decode_without_bom(name: str, data: bytes) -> str:
-    """UTF-8 when it is (or nearly is), else cp1252, else latin-1; a guess is said on stderr."""
+    """UTF-8 when it is (or nearly is), else the detected legacy encoding (`legacy_codec`), else
+    latin-1; a guess is said on stderr."""
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -118,7 +119,7 @@ def _decode_without_bom(name: str, data: bytes) -> str:
             first_bad,
         )
         return lenient
-    codec = "cp1252"
+    codec = legacy_codec(data)
     try:
         text = data.decode(codec)
     except UnicodeDecodeError:
@@ -130,6 +131,32 @@ def _decode_without_bom(name: str, data: bytes) -> str:
         codec,
     )
     return text
+
+
+# Fewer non-ASCII bytes than this say too little about an encoding: such text is read as cp1252.
+MIN_EVIDENCE = 8
+# charset-normalizer looks at no more than this much of a file.
+SNIFF_BYTES = 256 * 1024
+
+
+def legacy_codec(data: bytes) -> str:
+    """The encoding of text that is not UTF-8: charset-normalizer's guess (cp1251, KOI8-R,
+    GB18030, Shift-JIS...), except that cp1252, the usual legacy encoding of English and Western
+    European text, is kept whenever it reads the text as cleanly as the guess (or the text holds
+    too few non-ASCII bytes to tell)."""
+    sample = data[:SNIFF_BYTES]
+    if sum(byte >= 0x80 for byte in sample) < MIN_EVIDENCE:
+        return "cp1252"
+    from charset_normalizer import from_bytes
+
+    matches = from_bytes(sample)
+    best = matches.best()
+    if best is None:
+        return "cp1252"
+    chaos = {codecs.lookup(m.encoding).name: m.chaos for m in matches}
+    if chaos.get("cp1252", 1.0) <= best.chaos + 0.01:
+        return "cp1252"
+    return codecs.lookup(best.encoding).name
 
 
 def has_bom(data: bytes) -> bool:
