@@ -167,7 +167,8 @@ def ingest(
     prune: bool,
     as_json: bool,
 ) -> None:
-    """Index the text, Markdown, reStructuredText, HTML and PDF files under PATHS.
+    """Index the documents under PATHS: text, Markdown, reStructuredText, HTML, PDF, Word,
+    PowerPoint, OpenDocument, EPUB, e-mail (.eml, .mbox), notebooks and CSV/TSV files.
 
     Folders are read recursively. Files whose content has not changed since the last ingest
     are skipped. A file that cannot be read is reported and the others are still ingested;
@@ -197,6 +198,61 @@ def ingest(
         )
     if report.failed:
         ctx.exit(1)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@index_option
+@verbosity_options
+@model_option
+@device_option
+@click.option(
+    "--debounce",
+    type=click.FloatRange(0.05, 60),
+    default=1.0,
+    show_default=True,
+    help="Seconds without a new change before a batch of changes is applied.",
+)
+@click.option("--poll", is_flag=True, help="Poll for changes (network file systems).")
+def watch(
+    paths: tuple[Path, ...],
+    index_dir: Path | None,
+    model_dir: Path | None,
+    device: str,
+    debounce: float,
+    poll: bool,
+) -> None:
+    """Ingest PATHS, then follow them: created, changed, renamed and deleted files reach the
+    index in batches, each logged on stderr. Stop with Ctrl-C (or SIGTERM); a batch in hand
+    is committed first."""
+    import signal
+
+    from docsearch.watch import Watcher
+
+    ds = _open(index_dir, model_dir, device)
+    watcher = Watcher(
+        ds,
+        paths,
+        debounce=debounce,
+        poll=poll,
+        on_batch=lambda batch: click.echo(f"watch: {batch.describe()}", err=True),
+    )
+    signal.signal(signal.SIGTERM, lambda *_: watcher.request_stop())
+    click.echo(f"watching {', '.join(map(str, paths))} -> {ds.path} (Ctrl-C stops)", err=True)
+    report = watcher.start()
+    for path, reason in report.failed:
+        click.echo(f"failed: {path}: {reason}", err=True)
+    click.echo(
+        f"initial ingest: {report.added} added, {report.updated} updated, "
+        f"{report.removed} removed, {len(report.failed)} failed; following changes",
+        err=True,
+    )
+    try:
+        watcher.wait()
+    except KeyboardInterrupt:
+        pass
+    watcher.stop()
+    click.echo("stopped; the index holds every change applied", err=True)
 
 
 def _skipped_summary(skipped: list[tuple[str, str]]) -> str:
