@@ -481,6 +481,54 @@ class DocSearch:
             self._reopen()
             return report
 
+    def passage(self, sentence_id: int, context: int = 3) -> dict[str, Any] | None:
+        """A hit's sentence (by its `sentence_id`) with `context` sentences on each side:
+        path, page, line, type, title, text (the whole passage), sentence (the hit's own);
+        None when no such sentence is indexed (removed since?).
+
+        Raises:
+            IndexNotFound: nothing has been ingested yet.
+        """
+        index = self._open(create=False)
+        found = index.sentences([sentence_id]).get(sentence_id)
+        if found is None:
+            return None
+        ((before, after),) = index.contexts([found], context, context)
+        return {
+            "path": found.path,
+            "page": found.page,
+            "line": found.line,
+            "type": found.type,
+            "title": found.title,
+            "sentence": found.text,
+            "text": " ".join([*before, found.text, *after]),
+        }
+
+    def page(self, path: str, page: int | None = None, *, max_sentences: int = 200) -> str | None:
+        """The text of one page of a document (its slide, chapter, message, cell...), or of
+        the whole document when it has no pages (`page` None); at most `max_sentences`
+        sentences. None when the document or page is not indexed.
+
+        Raises:
+            IndexNotFound: nothing has been ingested yet.
+        """
+        from docsearch.selection import select
+
+        index = self._open(create=False)
+        stored = select([d.path for d in index.documents()], path)
+        if len(stored) != 1:
+            return None
+        found = index.filter(path_glob=_glob_escape(stored[0]))
+        if found is None:
+            return None
+        rows = index.sentences(found[1]).values()
+        chosen = sorted(
+            (s for s in rows if page is None or s.page == page), key=lambda s: s.ordinal
+        )
+        if not chosen:
+            return None
+        return " ".join(s.text for s in chosen[:max_sentences])
+
     def status(self) -> dict[str, Any]:
         """Counts, model and size of the index.
 
@@ -521,3 +569,8 @@ class DocSearch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _glob_escape(path: str) -> str:
+    """A GLOB pattern that matches exactly `path` (wildcards put in brackets)."""
+    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in path)

@@ -255,6 +255,47 @@ def watch(
     click.echo("stopped; the index holds every change applied", err=True)
 
 
+@cli.command()
+@index_option
+@verbosity_options
+@model_option
+@device_option
+@click.option(
+    "--writable", is_flag=True, help="Also offer the ingest and remove tools (off by default)."
+)
+@click.option(
+    "--http",
+    "http_port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="Serve streamable HTTP on 127.0.0.1:PORT instead of stdio.",
+)
+def mcp(
+    index_dir: Path | None,
+    model_dir: Path | None,
+    device: str,
+    writable: bool,
+    http_port: int | None,
+) -> None:
+    """Serve the index to an assistant as an MCP server (stdio by default).
+
+    Tools: search, get_passage, status; ingest and remove with --writable. Needs the mcp
+    extra: pip install -c constraints.txt -e ".[mcp]".
+    """
+    try:
+        from docsearch.mcp_server import build_server
+    except ImportError as exc:
+        raise DocsearchError(
+            f"docsearch mcp needs the MCP SDK ({exc}); install it with: "
+            'pip install -c constraints.txt -e ".[mcp]"'
+        ) from None
+    server = build_server(_open(index_dir, model_dir, device), writable=writable)
+    if http_port is None:
+        server.run("stdio")
+    else:
+        server.run("streamable-http", host="127.0.0.1", port=http_port)
+
+
 def _skipped_summary(skipped: list[tuple[str, str]]) -> str:
     """'3 skipped (unsupported type: 2 .docx, 1 .epub; -v lists them)'."""
     if not skipped:
