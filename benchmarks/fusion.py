@@ -1,6 +1,6 @@
 """Choose how `hybrid` mode fuses the dense and lexical rankings, on held-out development data.
 
-    python benchmarks/fusion.py [--model DIR]
+    python benchmarks/fusion.py [--model DIR] [--cached]
 
 Development sets (never used in training; see docsearch/training/data.py DEV_ROWS):
 - PubMedQA dev: the last 200 questions, each answered by its own abstract, among all 1,000;
@@ -107,8 +107,27 @@ def _query(text: str, set_name: str) -> str:
     return (sentences_of(text) or [text])[-1]
 
 
-def candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: Path | None):
-    """Per query: the raw dense and lexical rankings from the real index, and their sentences."""
+def candidates(
+    name: str, docs: dict[str, str], queries: dict[str, str], model: Path | None, cached: bool
+):
+    """Per query: the raw dense and lexical rankings from the real index, and their sentences.
+
+    Saved in the bench cache; with `cached`, read from there when the model is the same (rules
+    can then be compared without ingesting again)."""
+    import pickle
+
+    from docsearch.encoder import Encoder
+
+    fingerprint = Encoder.load(model, device="cpu").fingerprint
+    path = CACHE / f"fusion_candidates_{name}_{fingerprint}.pkl"
+    if cached and path.exists():
+        return pickle.loads(path.read_bytes())
+    out = _fresh_candidates(name, docs, queries, model)
+    path.write_bytes(pickle.dumps(out))
+    return out
+
+
+def _fresh_candidates(name: str, docs: dict[str, str], queries: dict[str, str], model: Path | None):
     from docsearch import DocSearch
 
     folder = docs if isinstance(docs, Path) else CACHE / f"fusion_{name}"
@@ -283,11 +302,14 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument(
+        "--cached", action="store_true", help="reuse the candidates of an earlier run (same model)"
+    )
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     table: dict[str, dict[str, float]] = {}
     for name, (docs, queries, qrels) in dev_sets().items():
-        cands = candidates(name, docs, queries, args.model)
+        cands = candidates(name, docs, queries, args.model, args.cached)
         for rule, fuse in rules().items():
             rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in cands.items()}
             table.setdefault(rule, {})[name] = round(mean_ndcg(rankings, qrels), 4)

@@ -8,7 +8,6 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
-import datetime
 import json
 import logging
 import os
@@ -296,6 +295,60 @@ def mcp(
         server.run("streamable-http", host="127.0.0.1", port=http_port)
 
 
+@cli.command()
+@index_option
+@verbosity_options
+@model_option
+@device_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True)
+@click.option("--writable", is_flag=True, help="Allow /add and /remove (off by default).")
+@click.option(
+    "--token",
+    envvar="DOCSEARCH_TOKEN",
+    default=None,
+    help="Bearer token that writes must carry ($DOCSEARCH_TOKEN); required off localhost.",
+)
+@click.option(
+    "--max-mb",
+    type=click.IntRange(1, 4096),
+    default=50,
+    show_default=True,
+    help="Largest request body accepted (413 beyond).",
+)
+def serve(
+    index_dir: Path | None,
+    model_dir: Path | None,
+    device: str,
+    host: str,
+    port: int,
+    writable: bool,
+    token: str | None,
+    max_mb: int,
+) -> None:
+    """Serve the index over HTTP: search, batch search, add, remove, status and OpenAI-style
+    embeddings; an OpenAPI page at /docs. Needs the serve extra:
+    pip install -c constraints.txt -e ".[serve]"."""
+    try:
+        import uvicorn
+
+        from docsearch.http_server import build_app
+    except ImportError as exc:
+        raise DocsearchError(
+            f"docsearch serve needs FastAPI and uvicorn ({exc}); install them with: "
+            'pip install -c constraints.txt -e ".[serve]"'
+        ) from None
+    if writable and token is None and host not in ("127.0.0.1", "localhost", "::1"):
+        raise click.UsageError(f"--writable on {host} needs --token (or $DOCSEARCH_TOKEN)")
+    app = build_app(
+        _open(index_dir, model_dir, device),
+        writable=writable,
+        token=token,
+        max_bytes=max_mb * 1024 * 1024,
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
 def _skipped_summary(skipped: list[tuple[str, str]]) -> str:
     """'3 skipped (unsupported type: 2 .docx, 1 .epub; -v lists them)'."""
     if not skipped:
@@ -570,34 +623,16 @@ def list_documents(glob: str | None, index_dir: Path | None, as_json: bool) -> N
     """
     documents = _open(index_dir).documents(glob)
     if as_json:
-        click.echo(json.dumps([_document_json(d) for d in documents], ensure_ascii=False))
+        click.echo(json.dumps([d.to_dict() for d in documents], ensure_ascii=False))
         return
     if not documents:
         click.echo("no documents" + (f" match {glob}" if glob else ""), err=True)
         return
     for d in documents:
         pages = f"{d.pages:>4} p." if d.pages is not None else "      "
-        added = _iso(d.added_at)[:16].replace("T", " ")
+        added = d.to_dict()["added"][:16].replace("T", " ")
         click.echo(f"{d.type:<8} {d.sentences:>7} sent. {pages}  {added}  {_display_path(d.path)}")
     click.echo(f"{len(documents)} documents", err=True)
-
-
-def _iso(seconds: float) -> str:
-    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc).isoformat(
-        timespec="seconds"
-    )
-
-
-def _document_json(d: Any) -> dict[str, Any]:
-    return {
-        "path": d.path,
-        "type": d.type,
-        "sentences": d.sentences,
-        "pages": d.pages,
-        "size": d.size,
-        "added": _iso(d.added_at),
-        "title": d.title,
-    }
 
 
 @cli.command()

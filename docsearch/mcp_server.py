@@ -21,6 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 
 from docsearch.errors import DocsearchError
 from docsearch.search import MODES
+from indexer.errors import IndexerError
 
 if TYPE_CHECKING:
     from docsearch.api import DocSearch
@@ -115,5 +116,5 @@ def _call(work: Any) -> Any:
     assistant reads) with the message docsearch would print."""
     try:
         return work()
-    except DocsearchError as exc:
+    except (DocsearchError, IndexerError) as exc:  # nothing indexed yet, locked, bad query...
         raise ToolError(str(exc)) from None

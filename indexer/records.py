@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,6 +84,20 @@ class StoredDocument:
     added_at: float
     sentences: int
     pages: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """What `docsearch list --json` shows of it: path, type, sentences, pages, size, added
+        (ISO 8601, UTC) and title."""
+        added = datetime.datetime.fromtimestamp(self.added_at, datetime.timezone.utc)
+        return {
+            "path": self.path,
+            "type": self.type,
+            "sentences": self.sentences,
+            "pages": self.pages,
+            "size": self.size,
+            "added": added.isoformat(timespec="seconds"),
+            "title": self.title,
+        }
 
 
 @dataclass(frozen=True)
