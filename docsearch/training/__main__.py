@@ -7,6 +7,7 @@ python -m docsearch.training train --config configs/attempt-claims.toml --out DI
 python -m docsearch.training whiten --config configs/default.toml --model DIR3/model --out OUT
 (`init_from` in each config names the model it starts from, under ~/.cache/docsearch/runs)
 python -m docsearch.training finetune --pairs my_pairs.jsonl --out DIR
+python -m docsearch.training query-tower --config configs/attempt-query-tower.toml --out DIR
 """
 
 from __future__ import annotations
@@ -208,6 +209,28 @@ def whiten(
     fold_whitening(model, *fit_whitening(vectors, STRENGTH if strength is None else strength))
     save_model(model, tokenizer_bytes, out_dir)
     log.info("whitened on %d texts", len(vectors))
+    click.echo(str(out_dir))
+
+
+@main.command("query-tower")
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, path_type=Path), required=True
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
+@click.option(
+    "--cache",
+    type=click.Path(path_type=Path),
+    default=Path("~/.cache/docsearch/query-tower"),
+    show_default=True,
+    help="Where the base model's vectors of the answers are kept between runs.",
+)
+def query_tower(config_path: Path, out_dir: Path, cache: Path) -> None:
+    """Train a query tower over the base model (see docsearch/training/query_tower.py);
+    OUT/step-N is a whole model (the base for documents, the tower for queries) at each
+    evaluation, OUT/log.jsonl the losses."""
+    from docsearch.training.query_tower import TowerConfig, train_tower
+
+    train_tower(TowerConfig.from_toml(config_path), out_dir, cache=cache.expanduser())
     click.echo(str(out_dir))
 
 

@@ -11,7 +11,10 @@ the batch's other answers and a bank of random answers; plus an "identity" share
 sentences whose target is their own document vector, so a query that is a plain statement
 (a claim, a sentence copied from a document) still finds what the base model finds.
 
-    python -m docsearch.training query-tower --config configs/query-tower.toml --out DIR
+    python -m docsearch.training query-tower --config configs/attempt-query-tower.toml --out DIR
+
+(Session 7's attempt: it helped the small FAQ dev sets and cost Cranfield and SciFact, so no
+model with a tower is shipped; see benchmarks/RESULTS.md.)
 """
 
 from __future__ import annotations
