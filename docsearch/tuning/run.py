@@ -275,7 +275,32 @@ def _targets(
         raise DocsearchError(
             f"the teacher gives {vectors.shape[1]}-d vectors but the model's are {base.dim}-d"
         )
-    return Targets([corpus.texts[i] for i in rows], vectors)
+    texts = [corpus.texts[i] for i in rows]
+    return Targets(texts, in_base_space(vectors, base.encode(texts)))
+
+
+def in_base_space(teacher: np.ndarray, base: np.ndarray, ridge: float = 1e-3) -> np.ndarray:
+    """The teacher's vectors moved into the base model's coordinates.
+
+    The shipped model's vectors are whitened (its last layer evens out the directions all
+    sentences share); the teacher's are not. Distilling the teacher's raw vectors pulled the
+    student back towards the unwhitened geometry, and `tune --teacher` lowered SciFact dense
+    nDCG@10 from 0.492 to 0.421 (issue 14). Here the least-squares linear map from teacher to
+    base vectors of the same sentences (ridge-regularised) is applied to the teacher's vectors:
+    what the teacher knows about which sentences are alike, expressed in the base's space.
+
+    Args:
+        teacher: float32[n, d] the teacher's unit vectors of n sentences.
+        base: float32[n, d] the base model's unit vectors of the same sentences.
+
+    Returns:
+        float32[n, d] unit vectors.
+    """
+    t = teacher.astype(np.float64)
+    gram = t.T @ t + ridge * len(t) * np.eye(t.shape[1])
+    mapped = t @ np.linalg.solve(gram, t.T @ base.astype(np.float64))
+    mapped /= np.linalg.norm(mapped, axis=1, keepdims=True).clip(1e-12)
+    return mapped.astype(np.float32)
 
 
 def _encoder_like(base: Encoder, model: Any) -> Encoder:

@@ -165,3 +165,22 @@ def test_reset_re_encodes_an_index_built_by_another_base_model(
     assert upgraded.status()["model_fingerprint"] == fingerprint(newer)
     assert upgraded.search("uploaded note volcanoes", mode="dense")
     assert upgraded.status()["documents"] == len(DOCS) + 1
+
+
+def test_teacher_vectors_are_moved_into_the_base_space() -> None:
+    from docsearch.tuning.run import in_base_space
+
+    rng = np.random.default_rng(0)
+    teacher = rng.standard_normal((500, 16)).astype(np.float32)
+    teacher /= np.linalg.norm(teacher, axis=1, keepdims=True)
+    # The base sees the same sentences through a whitening-like linear change of coordinates.
+    transform = rng.standard_normal((16, 16)) @ np.diag(np.linspace(0.2, 3.0, 16))
+    base = teacher @ transform
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    mapped = in_base_space(teacher, base.astype(np.float32), ridge=1e-9)
+    cosines = np.sum(mapped * base, axis=1)
+    # Undone up to the unit-norm step (not linear): nearly every target lands on its base vector.
+    assert cosines.mean() > 0.99 and cosines.min() > 0.97
+    assert np.allclose(np.linalg.norm(mapped, axis=1), 1.0, atol=1e-5)
+    raw = np.sum(teacher * base, axis=1)
+    assert raw.mean() < 0.9, "the raw teacher vectors were far from the base's"
