@@ -552,7 +552,21 @@ class DocSearch:
             "faiss_factory": manifest.faiss_factory,
             "format_version": manifest.format_version,
             "disk_bytes": index.disk_bytes(),
+            "tune_validation": self._tune_validation() if model.directory else None,
         }
+
+    def _tune_validation(self) -> dict[str, float] | None:
+        """The held-out scores tune recorded when it chose the adapted model (None if none)."""
+        import json
+
+        from docsearch.tuning.run import TUNE_RECORD
+
+        path = self.model_dir() / TUNE_RECORD
+        try:
+            validation = json.loads(path.read_text(encoding="utf-8")).get("validation")
+        except (OSError, ValueError):
+            return None
+        return validation or None
 
     def close(self) -> None:
         """Release the index (the object can be opened again by using it)."""

@@ -756,7 +756,21 @@ def status(index_dir: Path | None, as_json: bool) -> None:
     for key, value in info.items():
         if key == "disk_bytes":
             key, value = "disk", _human_bytes(value)
+        if key == "tune_validation":
+            if not value:
+                continue
+            value = _validation_line(value)
         click.echo(f"{key}: {value}")
+
+
+def _validation_line(scores: dict[str, float]) -> str:
+    """'base 0.2433 -> adapted 0.2511 (MRR of the next sentence, held-out documents)'."""
+    if "adapted" not in scores:
+        return f"base {scores.get('base', float('nan')):.4f}"
+    return (
+        f"base {scores['base']:.4f} -> adapted {scores['adapted']:.4f} "
+        "(MRR of the next sentence, held-out documents)"
+    )
 
 
 def _human_bytes(n: int) -> str:

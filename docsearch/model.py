@@ -15,12 +15,12 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from docsearch.errors import ModelNotFound
 from docsearch.model_config import (
     CONFIG_FILE,
     TOKENIZER_FILE,
     WEIGHTS_FILE,
     EncoderConfig,
+    check_model_files,
     fingerprint,
 )
 
@@ -136,12 +136,7 @@ def load_model(directory: Path) -> BiGRUEncoder:
     Raises:
         ModelNotFound: the directory lacks one of the model files.
     """
-    for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE):
-        if not (directory / name).is_file():
-            raise ModelNotFound(
-                f"no encoder model at {directory} (missing {name}); "
-                "pass the directory of a trained model or leave it out to use the shipped one"
-            )
+    check_model_files(directory)
     config = EncoderConfig.from_json((directory / CONFIG_FILE).read_text(encoding="utf-8"))
     model = BiGRUEncoder(config)
     with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:

@@ -44,6 +44,18 @@ class EncoderConfig:
         return json.dumps(asdict(self), indent=2, sort_keys=True)
 
 
+def check_model_files(directory: Path) -> None:
+    """Raise ModelNotFound unless `directory` holds the three model files."""
+    from docsearch.errors import ModelNotFound
+
+    for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE):
+        if not (directory / name).is_file():
+            raise ModelNotFound(
+                f"no encoder model at {directory} (missing {name}); "
+                "pass the directory of a trained model or leave it out to use the shipped one"
+            )
+
+
 def fingerprint(directory: Path) -> str:
     """A short hash of the model's files: equal fingerprints mean identical vectors."""
     digest = hashlib.sha256()

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import numpy as np
 
-from docsearch.errors import ModelNotFound
 from docsearch.model_config import (
     CONFIG_FILE,
     TOKENIZER_FILE,
     WEIGHTS_FILE,
     EncoderConfig,
+    check_model_files,
     fingerprint,
     window_overlap,
 )
@@ -39,9 +39,7 @@ class QueryEncoder:
     """
 
     def __init__(self, directory: Path) -> None:
-        for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE):
-            if not (directory / name).is_file():
-                raise ModelNotFound(f"no encoder model at {directory} (missing {name})")
+        check_model_files(directory)
         self.config = EncoderConfig.from_json((directory / CONFIG_FILE).read_text("utf-8"))
         with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
             self.weights = {k: arrays[k].astype(np.float32) for k in arrays.files}

@@ -23,17 +23,9 @@ def temp_path_for(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{TEMP_SUFFIX}")
 
 
-def fsync_file(path: Path) -> None:
-    """Flush a file's data to stable storage (it may have been written by C code, e.g. FAISS)."""
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def fsync_dir(path: Path) -> None:
-    """Flush a directory entry change (a rename or unlink) to stable storage."""
+def fsync(path: Path) -> None:
+    """Flush a file's data (it may have been written by C code, e.g. FAISS), or a directory's
+    entries (after a rename or unlink), to stable storage."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -56,7 +48,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
     tmp = temp_path_for(target)
     try:
         yield tmp
-        fsync_file(tmp)
+        fsync(tmp)
         os.replace(tmp, target)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -68,7 +60,7 @@ def atomic_path(target: Path) -> Iterator[Path]:
             ) from exc
         raise
     try:
-        fsync_dir(target.parent)
+        fsync(target.parent)
     except OSError as exc:  # the rename happened; only its durability is in doubt
         raise StorageError(f"could not flush directory {target.parent}: {exc}") from exc
 

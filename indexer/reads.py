@@ -13,7 +13,7 @@ from indexer import lexical
 from indexer.lexical.postings import Postings
 from indexer.records import StoredDocument, StoredSentence
 from indexer.store import MetadataStore, SentenceTexts
-from indexer.vectors import IdArray
+from indexer.vectors import IdArray, check_k
 
 
 class MetadataReads:
@@ -57,8 +57,7 @@ class MetadataReads:
         Raises:
             ValueError: k < 1.
         """
-        if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-            raise ValueError(f"k must be a positive integer, got {k!r}")
+        check_k(k)
         with self._reading() as store:
             postings = self._postings_for(store)
         return postings.search(text, k, allowed_document_ids), postings.ceiling(text)
@@ -113,17 +112,11 @@ class MetadataReads:
         with self._reading() as store:
             return store.document_ids(ids)
 
-    def context(
-        self, sentence: StoredSentence, before: int = 1, after: int = 1
-    ) -> tuple[list[str], list[str]]:
-        """Return the texts of up to `before` sentences before `sentence` and `after` after it."""
-        with self._reading() as store:
-            return store.neighbours(sentence.document_id, sentence.ordinal, before, after)
-
     def contexts(
         self, sentences: Sequence[StoredSentence], before: int = 1, after: int = 1
     ) -> list[tuple[list[str], list[str]]]:
-        """`context` for many sentences at once (one query)."""
+        """The texts of up to `before` sentences before each sentence and `after` after it
+        (one query for all)."""
         with self._reading() as store:
             anchors = [(s.document_id, s.ordinal) for s in sentences]
             return store.neighbours_many(anchors, before, after)

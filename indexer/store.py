@@ -291,20 +291,11 @@ class MetadataStore:
         rows = self.connection.execute(_EXISTING, {"ids": _id_json(ids)})
         return {int(row[0]) for row in rows}
 
-    def neighbours(
-        self, document_id: int, ordinal: int, before: int, after: int
-    ) -> tuple[list[str], list[str]]:
-        """Return the texts of up to `before` sentences before and `after` after a sentence.
-
-        Raises:
-            ValueError: `before` or `after` is negative.
-        """
-        return self.neighbours_many([(document_id, ordinal)], before, after)[0]
-
     def neighbours_many(
         self, anchors: Sequence[tuple[int, int]], before: int, after: int
     ) -> list[tuple[list[str], list[str]]]:
-        """`neighbours` for many (document id, ordinal) anchors in one query.
+        """The texts of up to `before` sentences before and `after` after each (document id,
+        ordinal) anchor, in one query.
 
         Raises:
             ValueError: `before` or `after` is negative.

@@ -191,7 +191,7 @@ def tune(
     record = switch_model(
         index,
         adapted,
-        lambda root: _store(root, adapted, base),
+        lambda root: _store(root, adapted, base, scores),
         wait_seconds=wait_seconds,
         progress=None if progress is None else lambda d, t: progress("re-encoding", d, t),
     )
@@ -315,9 +315,17 @@ def _encoder_like(base: Encoder, model: Any) -> Encoder:
     )
 
 
-def _store(root: Any, adapted: Encoder, base: Encoder) -> ModelRecord:
+# Beside an adapted model's files: how it scored against its base when tune chose it (`status`).
+TUNE_RECORD = "tune.json"
+
+
+def _store(root: Any, adapted: Encoder, base: Encoder, validation: dict[str, float]) -> ModelRecord:
+    import json
+
     from indexer.model_record import ModelRecord
 
     directory = store_model(root, adapted.model, adapted.tokenizer.to_bytes())
     adapted.model.to(adapted.device)  # storing moved it to the CPU
+    record = {"base": base.name, "validation": validation, "tuned_at": time.time()}
+    (root / directory / TUNE_RECORD).write_text(json.dumps(record) + "\n", encoding="utf-8")
     return ModelRecord(adapted.name, fingerprint(root / directory), directory, base.fingerprint)

@@ -12,10 +12,10 @@ from collections.abc import Callable
 import numpy as np
 
 from docsearch.errors import DocsearchError
+from docsearch.training.teacher import TEACHER_DIM
 
 log = logging.getLogger(__name__)
 
-TEACHER_DIM = 384
 # Texts per teacher call: big enough to amortise overhead, small enough to stop on time.
 CHUNK = 512
 

@@ -59,11 +59,15 @@ def test_tune_then_reset(index_copy: Path) -> None:
     tuned = status(index_copy)
     assert tuned["adapted"] and tuned["model_fingerprint"] == report["fingerprint"] != SHIPPED
     assert Path(tuned["model_dir"]).is_relative_to(index_copy)
+    assert tuned["tune_validation"] == report["validation"] and "adapted" in report["validation"]
+    shown = run("status", "--index", str(index_copy)).stdout
+    assert f"tune_validation: base {report['validation']['base']:.4f} -> adapted" in shown
     assert top_document(index_copy).endswith(TIDES_DOC)
 
     run("tune", "--index", str(index_copy), "--reset")
     back = status(index_copy)
     assert back["model_fingerprint"] == SHIPPED and not back["adapted"]
+    assert back["tune_validation"] is None
     assert list((index_copy / "models").iterdir()) == []
     assert top_document(index_copy).endswith(TIDES_DOC)
 

@@ -422,8 +422,8 @@ def test_filters_and_context(index: Index) -> None:
     assert by_glob is not None and len(by_glob[1]) == 3
     middle_id = index.search_vectors(md[1:2], 1)[0][0][0]
     middle = index.sentences([middle_id])[middle_id]
-    assert index.context(middle) == (["/notes/a.md sentence 0"], ["/notes/a.md sentence 2"])
-    assert index.context(middle, before=0, after=5) == ([], ["/notes/a.md sentence 2"])
+    assert index.contexts([middle]) == [(["/notes/a.md sentence 0"], ["/notes/a.md sentence 2"])]
+    assert index.contexts([middle], before=0, after=5) == [([], ["/notes/a.md sentence 2"])]
 
 
 def test_ivf_factory_through_the_index(tmp_path: Path) -> None:

@@ -142,12 +142,15 @@ def test_documents_listing_is_sorted_with_counts(store: MetadataStore) -> None:
 def test_neighbours_stop_at_document_edges(store: MetadataStore) -> None:
     document_id, _ = store.add_document(doc("/1"), sents("s0", "s1", "s2", "s3", "s4"))
     store.add_document(doc("/2"), sents("other"))
-    assert store.neighbours(document_id, 2, 1, 1) == (["s1"], ["s3"])
-    assert store.neighbours(document_id, 0, 2, 2) == ([], ["s1", "s2"])
-    assert store.neighbours(document_id, 4, 3, 3) == (["s1", "s2", "s3"], [])
-    assert store.neighbours(document_id, 2, 0, 0) == ([], [])
+    def neighbours(ordinal: int, before: int, after: int) -> tuple[list[str], list[str]]:
+        return store.neighbours_many([(document_id, ordinal)], before, after)[0]
+
+    assert neighbours(2, 1, 1) == (["s1"], ["s3"])
+    assert neighbours(0, 2, 2) == ([], ["s1", "s2"])
+    assert neighbours(4, 3, 3) == (["s1", "s2", "s3"], [])
+    assert neighbours(2, 0, 0) == ([], [])
     with pytest.raises(ValueError, match="before and after"):
-        store.neighbours(document_id, 2, -1, 0)
+        neighbours(2, -1, 0)
 
 
 def test_neighbours_of_many_sentences_come_from_one_query(store: MetadataStore) -> None:
