@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from dataclasses import asdict, dataclass, fields
 from importlib import resources
 from pathlib import Path
@@ -57,11 +58,57 @@ def check_model_files(directory: Path) -> None:
 
 
 def fingerprint(directory: Path) -> str:
-    """A short hash of the model's files: equal fingerprints mean identical vectors."""
+    """A short hash of the model's files: equal fingerprints mean identical vectors.
+
+    Hashing the 20 MB of weights costs ~20 ms, on every cold query; so the result is kept in
+    `<home>/fingerprints.json` (see `docsearch.config.default_home`) with the files' sizes and
+    modification times, and used again while those are unchanged (as make and git do).
+    """
+    files = [directory / name for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE)]
+    stamp = [[f.stat().st_size, f.stat().st_mtime_ns] for f in files]
+    key = str(directory.resolve())
+    cache = _fingerprint_cache()
+    known = cache.get(key)
+    if isinstance(known, dict) and known.get("stamp") == stamp:
+        return str(known["fingerprint"])
     digest = hashlib.sha256()
-    for name in (CONFIG_FILE, WEIGHTS_FILE, TOKENIZER_FILE):
-        digest.update((directory / name).read_bytes())
-    return digest.hexdigest()[:16]
+    for f in files:
+        digest.update(f.read_bytes())
+    result = digest.hexdigest()[:16]
+    cache.pop(key, None)
+    cache[key] = {"stamp": stamp, "fingerprint": result}
+    _save_fingerprint_cache(dict(list(cache.items())[-FINGERPRINTS_KEPT:]))
+    return result
+
+
+# The cache keeps the models seen last (every adapted model of every index is one).
+FINGERPRINTS_KEPT = 64
+
+
+def _fingerprint_cache_path() -> Path:
+    from docsearch.config import default_home
+
+    return default_home() / "fingerprints.json"
+
+
+def _fingerprint_cache() -> dict[str, object]:
+    try:
+        cache = json.loads(_fingerprint_cache_path().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return cache if isinstance(cache, dict) else {}
+
+
+def _save_fingerprint_cache(cache: dict[str, object]) -> None:
+    """Write the cache (a temp file renamed over it); a read-only home just goes without."""
+    path = _fingerprint_cache_path()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(cache), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
 
 
 def shipped_model_dir(name: str = DEFAULT_MODEL) -> Path:

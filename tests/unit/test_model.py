@@ -124,3 +124,30 @@ def test_batches_side_by_side_give_the_same_vectors(tiny_encoder: Encoder) -> No
     finally:
         torch.set_num_threads(before)
     np.testing.assert_allclose(together, alone, atol=1e-6)
+
+
+def test_fingerprints_are_kept_while_the_files_are_unchanged(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
+    import json
+    import os
+    import shutil
+
+    from docsearch.model_config import WEIGHTS_FILE, _fingerprint_cache_path, fingerprint
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model_dir, model)
+    real = fingerprint(model)
+    assert real == fingerprint(tiny_model_dir), "same files, same fingerprint"
+    cache_file = _fingerprint_cache_path()
+    cache = json.loads(cache_file.read_text())
+    cache[str(model.resolve())]["fingerprint"] = "from-the-cache"
+    cache_file.write_text(json.dumps(cache))
+    assert fingerprint(model) == "from-the-cache", "unchanged files are not hashed again"
+    weights = model / WEIGHTS_FILE
+    stat = weights.stat()
+    os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert fingerprint(model) == real, "a touched file is hashed again"
+    with open(weights, "ab") as f:
+        f.write(b"\0")
+    assert fingerprint(model) != real

@@ -142,6 +142,7 @@ def test_documents_listing_is_sorted_with_counts(store: MetadataStore) -> None:
 def test_neighbours_stop_at_document_edges(store: MetadataStore) -> None:
     document_id, _ = store.add_document(doc("/1"), sents("s0", "s1", "s2", "s3", "s4"))
     store.add_document(doc("/2"), sents("other"))
+
     def neighbours(ordinal: int, before: int, after: int) -> tuple[list[str], list[str]]:
         return store.neighbours_many([(document_id, ordinal)], before, after)[0]
 
