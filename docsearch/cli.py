@@ -20,11 +20,10 @@ from typing import Any
 
 import click
 
-from docsearch.config import DEVICES, Settings
+from docsearch.config import DEVICES, MODES, Settings
 from docsearch.errors import DocsearchError
 from indexer.errors import IndexerError, NotAnIndex
 
-MODES = ("hybrid", "dense", "lexical")
 TYPES = (
     "text", "markdown", "rst", "html", "pdf", "docx", "pptx", "odt", "odp", "epub", "email",
     "mbox", "notebook", "csv", "tsv",
@@ -104,7 +103,7 @@ device_option = click.option(
     "--device",
     type=click.Choice(DEVICES),
     envvar="DOCSEARCH_DEVICE",
-    default="auto",
+    default=Settings.device,
     show_default=True,
     help="Where the encoder runs; auto picks CUDA when present.",
 )
@@ -423,12 +422,17 @@ class _Progress:
 @model_option
 @device_option
 @click.option(
-    "-k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Results per query."
+    "-k",
+    "k",
+    type=click.IntRange(1, 1000),
+    default=Settings.k,
+    show_default=True,
+    help="Results per query.",
 )
 @click.option(
     "--mode",
     type=click.Choice(MODES),
-    default="hybrid",
+    default=Settings.mode,
     show_default=True,
     help="dense: by meaning; lexical: by words (BM25); hybrid: both, fused.",
 )
@@ -445,7 +449,7 @@ class _Progress:
 @click.option(
     "--context",
     type=click.IntRange(0, 10),
-    default=1,
+    default=Settings.context,
     show_default=True,
     help="Sentences of context before and after each match.",
 )

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from docsearch.errors import DocsearchError
-
-# What `indexer.Index.create` accepts; checked here so a bad value is a user error, not a bug.
-_FAISS_FACTORY = re.compile(r"auto|Flat|IVF[1-9][0-9]*,\S+")
+from indexer.factory_names import is_factory
 
 
 def default_home() -> Path:
@@ -25,6 +22,7 @@ def default_home() -> Path:
 
 
 DEVICES = ("auto", "cpu", "cuda")
+MODES = ("hybrid", "dense", "lexical")
 
 
 def _whole_number(name: str, text: str) -> int:
@@ -81,12 +79,17 @@ class Settings:
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **given)
+        if settings.mode not in MODES:
+            raise DocsearchError(
+                f"unknown search mode {settings.mode!r}; choose one of {', '.join(MODES)}"
+            )
         if settings.device not in DEVICES:
             raise DocsearchError(
                 f"unknown device {settings.device!r} (from DOCSEARCH_DEVICE or settings); "
                 f"use one of {', '.join(DEVICES)}"
             )
-        if not _FAISS_FACTORY.fullmatch(settings.faiss_factory):
+        # What `indexer.Index.create` accepts; checked here so a bad value is a user error.
+        if not is_factory(settings.faiss_factory):
             raise DocsearchError(
                 f"unsupported FAISS factory {settings.faiss_factory!r} (from DOCSEARCH_FAISS or "
                 "settings); use 'auto', 'Flat' or 'IVF<nlist>,Flat' such as 'IVF1024,Flat'"

@@ -28,8 +28,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from docsearch.config import MODES
 from docsearch.errors import DocsearchError, ModelNotFound
-from docsearch.search import MODES
 from indexer.errors import IndexerError, IndexLocked, IndexNotFound
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING, Any
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
+from docsearch.config import MODES
 from docsearch.errors import DocsearchError
-from docsearch.search import MODES
 from indexer.errors import IndexerError
 
 if TYPE_CHECKING:

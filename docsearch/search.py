@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from docsearch.config import MODES
 from docsearch.errors import DocsearchError, EmptyQuery
 from docsearch.selection import glob_forms
 
@@ -17,7 +18,6 @@ if TYPE_CHECKING:
     from indexer import Index, StoredSentence
     from indexer.lexical import PassageHit
 
-MODES = ("hybrid", "dense", "lexical")
 # Sentences fetched per wanted document: several sentences of one document often rank together.
 FETCH_PER_DOCUMENT = 10
 MIN_FETCH = 100

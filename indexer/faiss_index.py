@@ -16,13 +16,8 @@ import faiss
 import numpy as np
 
 from indexer.atomic import atomic_path
-from indexer.faiss_layouts import (
-    AUTO_FACTORY,
-    AUTO_IVF_CODEC,
-    ivf_contents,
-    parse_factory,
-    readable_codec,
-)
+from indexer.factory_names import AUTO_FACTORY, parse_factory
+from indexer.faiss_layouts import AUTO_IVF_CODEC, ivf_contents, readable_codec
 from indexer.vectors import (
     PAD_SCORE,
     IdArray,

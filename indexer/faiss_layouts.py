@@ -3,7 +3,6 @@ vectors back out (which retraining and switching models need)."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import faiss
@@ -11,32 +10,10 @@ import numpy as np
 
 from indexer.vectors import IdArray, VectorArray
 
-AUTO_FACTORY = "auto"
-_IVF_FACTORY = re.compile(r"IVF([1-9][0-9]*),(.+)")
 # How an "auto" index stores vectors once it is IVF: as float16 (not residuals), which halves
 # memory and disk and scans faster, with the same recall (measured on 200k x 384 vectors,
 # IVF1024, nprobe 64: 149 vs 296 MiB, 1.15 vs 1.62 ms per query, recall@10 0.999 for both).
 AUTO_IVF_CODEC = "SQfp16"
-
-
-def parse_factory(factory: str) -> int | None:
-    """Return the number of IVF lists of a supported factory string, or None for "Flat".
-
-    Supported: "Flat" (exact) and "IVF{nlist},{codec}" such as "IVF1024,Flat"; both support
-    removal by id, unlike HNSW.
-
-    Raises:
-        ValueError: any other factory string.
-    """
-    if factory == "Flat":
-        return None
-    match = _IVF_FACTORY.fullmatch(factory)
-    if match is None:
-        raise ValueError(
-            f"unsupported FAISS factory {factory!r}; use 'Flat' or 'IVF<nlist>,Flat' "
-            "(e.g. 'IVF1024,Flat')"
-        )
-    return int(match.group(1))
 
 
 def readable_codec(index: Any) -> str | None:

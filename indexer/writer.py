@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from indexer.auto_factory import AutoFactory, adapt
 from indexer.errors import IndexCorrupt, ModelChanged, StorageError
+from indexer.factory_names import AUTO_FACTORY
 from indexer.faiss_index import FaissIndex
-from indexer.faiss_layouts import AUTO_FACTORY
 from indexer.generation import load_postings, load_vectors, publish, read_generation
 from indexer.layout import FORMAT_VERSION, IndexLayout, Manifest
 from indexer.lexical.postings import Postings
