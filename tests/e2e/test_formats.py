@@ -1,5 +1,5 @@
-"""Every container format docsearch reads, ingested from real files through the CLI, each
-found by a query about its content on the right slide, chapter, message or cell."""
+"""Every format docsearch reads, ingested from real files through the CLI, each found by a
+query about its content on the right page, slide, chapter, message or cell."""
 
 from __future__ import annotations
 
@@ -10,9 +10,31 @@ import pytest
 
 from tests import formats
 from tests.e2e.test_cli import run
+from tests.unit.test_documents import report_pdf
 
 # file -> (its bytes, a query about one part of it, the page that part is on or None)
 FILES = {
+    "plain.txt": (
+        b"Sourdough starter needs flour and water every day.\n",
+        "feeding sourdough",
+        None,
+    ),
+    "guide.md": (
+        b"# Kites\n\nKites need steady wind to stay aloft.\n",
+        "what keeps kites up",
+        None,
+    ),
+    "manual.rst": (
+        b"Compost\n=======\n\nWorms turn kitchen scraps into compost.\n",
+        "worms making compost",
+        None,
+    ),
+    "page.html": (
+        b"<html><body><h1>Bells</h1><p>Church bells are cast from bronze.</p></body></html>",
+        "what are bells made of",
+        None,
+    ),
+    "annual.pdf": (report_pdf(), "staff numbers rose", 2),
     "report.docx": (
         formats.docx(["Quarterly sales of umbrellas doubled during the monsoon season."]),
         "umbrella sales in the monsoon",
@@ -81,7 +103,7 @@ def index(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (folder / name).write_bytes(data)
     root = folder.parent / "index"
     result = run("ingest", str(folder), "--index", str(root))
-    assert "10 added" in result.stderr or "added 10" in result.stderr, result.stderr
+    assert f"{len(FILES)} added" in result.stderr, result.stderr
     return root
 
 
