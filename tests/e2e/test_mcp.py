@@ -98,3 +98,48 @@ def test_writable_server_ingests_and_removes(built_index: Path, tmp_path: Path) 
     assert Path(found.structured_content["result"][0]["path"]).name == "note.txt"
     assert removed.structured_content[str(note)] == [str(note)]
     assert all(Path(h["path"]).name != "note.txt" for h in gone.structured_content["result"])
+
+
+def test_the_same_tools_over_streamable_http(built_index: Path) -> None:
+    import socket
+    import subprocess
+    import time
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "docsearch",
+            "mcp",
+            "--index",
+            str(built_index),
+            "--http",
+            str(port),
+        ],
+        env={**os.environ, "DOCSEARCH_DEVICE": "cpu"},
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and process.poll() is None, "no server"
+                time.sleep(0.1)
+
+        async def run() -> tuple[set[str], Any]:
+            async with Client(f"http://127.0.0.1:{port}/mcp") as client:
+                tools = {tool.name for tool in (await client.list_tools()).tools}
+                return tools, await client.call_tool("search", {"query": "tides", "k": 2})
+
+        tools, found = anyio.run(run)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    assert tools == {"search", "get_passage", "status"}
+    assert len(found.structured_content["result"]) == 2
