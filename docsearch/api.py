@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from docsearch.config import Settings
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
 from docsearch.search import Filters, Hit, check_mode, clean_query, search
+from docsearch.status import IndexStatus
 
 if TYPE_CHECKING:
     from docsearch.encoder import Encoder
@@ -529,7 +530,7 @@ class DocSearch:
             return None
         return " ".join(s.text for s in chosen[:max_sentences])
 
-    def status(self) -> dict[str, Any]:
+    def status(self) -> IndexStatus:
         """Counts, model and size of the index.
 
         Raises:
@@ -539,21 +540,21 @@ class DocSearch:
         documents, sentences = index.counts()
         manifest = index.manifest
         model = index.model
-        return {
-            "index": str(self.path.absolute()),
-            "documents": documents,
-            "sentences": sentences,
-            "model": model.name,
-            "model_fingerprint": model.fingerprint,
-            "model_dir": str(self.model_dir()),
-            "adapted": bool(model.directory),
-            "adapted_from": model.base_fingerprint or None,
-            "dim": manifest.dim,
-            "faiss_factory": manifest.faiss_factory,
-            "format_version": manifest.format_version,
-            "disk_bytes": index.disk_bytes(),
-            "tune_validation": self._tune_validation() if model.directory else None,
-        }
+        return IndexStatus(
+            index=str(self.path.absolute()),
+            documents=documents,
+            sentences=sentences,
+            model=model.name,
+            model_fingerprint=model.fingerprint,
+            model_dir=str(self.model_dir()),
+            adapted=bool(model.directory),
+            adapted_from=model.base_fingerprint or None,
+            dim=manifest.dim,
+            faiss_factory=manifest.faiss_factory,
+            format_version=manifest.format_version,
+            disk_bytes=index.disk_bytes(),
+            tune_validation=self._tune_validation() if model.directory else None,
+        )
 
     def _tune_validation(self) -> dict[str, float] | None:
         """The held-out scores tune recorded when it chose the adapted model (None if none)."""

@@ -753,7 +753,7 @@ class _StageProgress:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def status(index_dir: Path | None, as_json: bool) -> None:
     """Show what the index holds: documents, sentences, model and size on disk."""
-    info = _open(index_dir).status()
+    info = _open(index_dir).status().to_dict()
     if as_json:
         click.echo(json.dumps(info))
         return

@@ -161,7 +161,7 @@ def build_app(
     @app.get("/status")
     def get_status() -> dict[str, Any]:
         """What the index holds: documents, sentences, model, size."""
-        return search.status()
+        return search.status().to_dict()
 
     @app.get("/documents")
     def get_documents(glob: str | None = None) -> dict[str, Any]:

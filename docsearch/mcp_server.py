@@ -94,7 +94,7 @@ def build_server(search: DocSearch, *, writable: bool = False) -> MCPServer:
     @server.tool()
     def status() -> dict[str, Any]:
         """What the index holds: documents, sentences, model, size on disk."""
-        return dict(_call(search.status))
+        return dict(_call(lambda: search.status().to_dict()))
 
     if writable:
 

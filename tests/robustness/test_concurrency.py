@@ -53,7 +53,7 @@ def run(*args):
 
 while not os.path.exists(stop):
     info = run("status", "--index", index, "--json")
-    print("status", info["documents"], info["sentences"], flush=True)
+    print("status", info.documents, info.sentences, flush=True)
     for mode in ("lexical", "dense", "hybrid"):
         hits = run("query", "how do tides work", "--index", index, "--model", model,
                    "--mode", mode, "--json", "-k", "3")
@@ -111,7 +111,7 @@ def test_readers_never_fail_or_see_half_a_commit(
         try:
             while not done.is_set():
                 info = ds.status()
-                seen.append((info["documents"], info["sentences"]))
+                seen.append((info.documents, info.sentences))
                 for mode in ("lexical", "dense", "hybrid"):
                     hits = ds.search(QUERIES[worker % len(QUERIES)], k=3, mode=mode)
                     assert all(hit.text and hit.path for hit in hits)

@@ -60,10 +60,10 @@ def test_tune_switches_the_index_to_an_adapted_model_kept_inside_it(
     report = tiny_index.tune(minutes=0.2, config=FEW_STEPS)
     assert report.steps == 3 and report.base_fingerprint == base
     status = tiny_index.status()
-    assert status["adapted"] is True and status["adapted_from"] == base
-    model_dir = Path(status["model_dir"])
+    assert status.adapted is True and status.adapted_from == base
+    model_dir = Path(status.model_dir)
     assert model_dir.parent == tiny_index.path / "models"
-    assert fingerprint(model_dir) == status["model_fingerprint"] == report.fingerprint != base
+    assert fingerprint(model_dir) == status.model_fingerprint == report.fingerprint != base
     # The index holds the adapted model's vectors: each sentence's new vector is stored.
     from docsearch.encoder import Encoder
     from indexer import Index
@@ -85,8 +85,8 @@ def test_reset_goes_back_to_the_base_model_and_deletes_adapted_ones(
     tiny_index.tune(minutes=0.2, config=FEW_STEPS)
     report = tiny_index.tune(reset=True)
     status = tiny_index.status()
-    assert status["model_fingerprint"] == report.fingerprint == fingerprint(tiny_model_dir)
-    assert status["adapted"] is False and status["adapted_from"] is None
+    assert status.model_fingerprint == report.fingerprint == fingerprint(tiny_model_dir)
+    assert status.adapted is False and status.adapted_from is None
     assert list((tiny_index.path / "models").iterdir()) == []
     assert tiny_index.search("volcano", mode="dense")
 
@@ -108,7 +108,7 @@ def test_a_library_user_opened_before_the_tune_follows_the_switch(
     assert before
     report = tiny_index.tune(minutes=0.2, config=FEW_STEPS)
     after = reader.search("magma", mode="dense")
-    assert after and reader.status()["model_fingerprint"] == report.fingerprint
+    assert after and reader.status().model_fingerprint == report.fingerprint
     # Writing after the switch adds the adapted model's vectors, never the old model's.
     assert reader.add_text("more.txt", "Lava cools into basalt on the sea floor.") > 0
     assert reader.search("basalt sea floor", mode="lexical")[0].path == "more.txt"
@@ -128,7 +128,7 @@ def test_a_budget_that_leaves_no_time_to_train_is_refused_with_a_suggestion(
 ) -> None:
     with pytest.raises(DocsearchError, match=r"give tune --minutes \d+ or more"):
         tiny_index.tune(minutes=0.001)
-    assert tiny_index.status()["adapted"] is False
+    assert tiny_index.status().adapted is False
 
 
 def test_a_rebuilt_index_starts_again_with_the_base_model(
@@ -138,7 +138,7 @@ def test_a_rebuilt_index_starts_again_with_the_base_model(
     tiny_index.add_text("note.txt", "Basalt forms when lava cools quickly.")  # loads the adapted
     tiny_index.rebuild()
     assert tiny_index.ingest(DOCS).ok
-    assert tiny_index.status()["model_fingerprint"] == fingerprint(tiny_model_dir)
+    assert tiny_index.status().model_fingerprint == fingerprint(tiny_model_dir)
     assert tiny_index.search("magma", mode="dense")
 
 
@@ -162,9 +162,9 @@ def test_reset_re_encodes_an_index_built_by_another_base_model(
     with pytest.raises(ModelMismatch, match="tune --reset"):
         upgraded.search("volcano", mode="dense")
     upgraded.tune(reset=True)
-    assert upgraded.status()["model_fingerprint"] == fingerprint(newer)
+    assert upgraded.status().model_fingerprint == fingerprint(newer)
     assert upgraded.search("uploaded note volcanoes", mode="dense")
-    assert upgraded.status()["documents"] == len(DOCS) + 1
+    assert upgraded.status().documents == len(DOCS) + 1
 
 
 def test_teacher_vectors_are_moved_into_the_base_space() -> None:
