@@ -12,7 +12,8 @@ approximation) and documents are ranked by:
 - `passage_pooled`: the best passage (the lexical side's passages), sentence vectors averaged;
 - `passage_encoded`: the best passage, its text encoded whole by the model;
 - `top3`: the mean of the document's three best sentences (fewer if it has fewer);
-- `max_plus_top3`: half the best sentence plus half the `top3` mean.
+- `max_plus_top3`: half the best sentence plus half the `top3` mean;
+- `sentence_or_passage`: the better of the best sentence and the best pooled passage.
 
 Queries are encoded as the engine encodes them (`Encoder.encode_queries`). Metrics as in
 `quality.py` / `debian_faq.py`: nDCG@10 for Cranfield and SciFact, MRR@10 for the FAQs.
@@ -37,7 +38,15 @@ sys.path.insert(0, str(REPO))
 import debian_faq  # noqa: E402
 import quality  # noqa: E402
 
-UNITS = ("sentence", "window3", "passage_pooled", "passage_encoded", "top3", "max_plus_top3")
+UNITS = (
+    "sentence",
+    "window3",
+    "passage_pooled",
+    "passage_encoded",
+    "top3",
+    "max_plus_top3",
+    "sentence_or_passage",
+)
 
 
 def dev_sets() -> dict[str, tuple[str, Path, dict[str, str], dict[str, dict[str, int]]]]:
@@ -149,7 +158,11 @@ def measure(encoder, name: str, metric: str, folder: Path, queries, relevant) ->
     query_vectors = encoder.encode_queries([queries[q] for q in qids])
     out = {}
     for unit in UNITS:
-        if unit in units:
+        if unit == "sentence_or_passage":
+            vectors = np.concatenate([stored.vectors, units["passage_pooled"][0]])
+            owner = np.concatenate([stored.doc, units["passage_pooled"][1]])
+            rule = "max"
+        elif unit in units:
             vectors, owner, rule = *units[unit], "max"
         else:
             vectors, owner = stored.vectors, stored.doc
