@@ -12,21 +12,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from docsearch.config import Settings
+from docsearch.encoders import Encoders
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
 from docsearch.search import Filters, Hit, check_mode, clean_query, search
 from docsearch.status import IndexStatus
 
 if TYPE_CHECKING:
     from docsearch.encoder import Encoder
-    from docsearch.query_encoder import QueryEncoder
     from indexer import Index, StoredDocument
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 __version__ = "0.1.0"
-# Up to this many queries at once are encoded with NumPy when torch is not loaded yet.
-NUMPY_QUERY_LIMIT = 16
 
 
 class DocSearch:
@@ -62,8 +60,7 @@ class DocSearch:
         }
         self.settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
         self.wait_seconds = wait_seconds
-        self._encoder: Encoder | None = None
-        self._query_encoder: QueryEncoder | None = None
+        self._encoders = Encoders(self.settings)
         self._index: Index | None = None
         self._lock = threading.RLock()
         self._write_lock = threading.Lock()
@@ -79,19 +76,7 @@ class DocSearch:
     @property
     def encoder(self) -> Encoder:
         """The index's sentence encoder (loaded on first use; see `model_dir`)."""
-        with self._lock:
-            if self._encoder is None:
-                self._encoder = self._load_encoder(self.model_dir())
-            return self._encoder
-
-    def _load_encoder(self, directory: Path) -> Encoder:
-        from docsearch.encoder import Encoder
-
-        if self.settings.threads:
-            import torch
-
-            torch.set_num_threads(self.settings.threads)
-        return Encoder.load(directory, device=self.settings.device)
+        return self._encoders.encoder(self.model_dir())
 
     def model_dir(self) -> Path:
         """The model that encodes for this index.
@@ -155,7 +140,8 @@ class DocSearch:
         with self._lock:
             if self._index is not None:
                 self._index.close()
-            self._index, self._encoder, self._query_encoder = None, None, None
+            self._index = None
+            self._encoders.forget()
 
     def _retrying(self, operation: Callable[[], T]) -> T:
         """Run `operation`; if the index switched models meanwhile, reopen and run it again."""
@@ -169,30 +155,15 @@ class DocSearch:
             return operation()
 
     def _query_vectors(self, index: Index, queries: list[str]) -> Any:
-        """Encode queries with the index's model: float32[n, dim].
-
-        A few queries on the CPU go through the NumPy encoder, so a one-shot `docsearch query`
-        never pays for importing torch; an already loaded torch encoder is reused.
+        """Encode queries with the index's model: float32[n, dim] (see `Encoders.for_queries`).
 
         Raises:
             ModelMismatch: the index was built with another model.
         """
-        with self._lock:
-            encoder: Any = self._encoder
-            if (
-                encoder is None
-                and len(queries) <= NUMPY_QUERY_LIMIT
-                and self.settings.device != "cuda"
-            ):
-                if self._query_encoder is None:
-                    from docsearch.query_encoder import QueryEncoder
-
-                    self._query_encoder = QueryEncoder(self.model_dir())
-                encoder = self._query_encoder
-            elif encoder is None:
-                encoder = self.encoder
         from indexer.model_record import check_model
 
+        directory = self.model_dir()
+        encoder = self._encoders.for_queries(directory, len(queries))
         check_model(self.path, index.model, encoder.fingerprint)
         return encoder.encode_queries(queries)
 
@@ -463,7 +434,7 @@ class DocSearch:
 
         with self._write_lock:
             index = self._open(create=False)
-            base = self._load_encoder(self.base_model_dir())
+            base = self._encoders.load(self.base_model_dir())
             if reset:
                 report = run.reset(index, base, wait_seconds=self.wait_seconds, progress=progress)
             else:

@@ -151,3 +151,23 @@ def test_fingerprints_are_kept_while_the_files_are_unchanged(
     with open(weights, "ab") as f:
         f.write(b"\0")
     assert fingerprint(model) != real
+
+
+def test_encoders_pick_numpy_for_a_few_queries_until_torch_is_loaded(tiny_model_dir: Path) -> None:
+    from docsearch.config import Settings
+    from docsearch.encoder import Encoder
+    from docsearch.encoders import NUMPY_QUERY_LIMIT, Encoders
+    from docsearch.query_encoder import QueryEncoder
+
+    encoders = Encoders(Settings(index=tiny_model_dir, device="cpu"))
+    assert isinstance(encoders.for_queries(tiny_model_dir, 1), QueryEncoder)
+    assert isinstance(encoders.for_queries(tiny_model_dir, NUMPY_QUERY_LIMIT + 1), Encoder)
+    assert isinstance(encoders.for_queries(tiny_model_dir, 1), Encoder), "loaded: reused"
+    assert encoders.encoder(tiny_model_dir) is encoders.encoder(tiny_model_dir)
+    np.testing.assert_allclose(
+        encoders.query_vectors(tiny_model_dir, ["tides"]),
+        QueryEncoder(tiny_model_dir).encode_queries(["tides"]),
+        atol=1e-5,
+    )
+    encoders.forget()
+    assert isinstance(encoders.for_queries(tiny_model_dir, 1), QueryEncoder)
