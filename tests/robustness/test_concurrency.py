@@ -53,7 +53,7 @@ def run(*args):
 
 while not os.path.exists(stop):
     info = run("status", "--index", index, "--json")
-    print("status", info.documents, info.sentences, flush=True)
+    print("status", info["documents"], info["sentences"], flush=True)
     for mode in ("lexical", "dense", "hybrid"):
         hits = run("query", "how do tides work", "--index", index, "--model", model,
                    "--mode", mode, "--json", "-k", "3")
