@@ -1,6 +1,6 @@
 """`docsearch tune` on SciFact: retrieval before and after adapting the encoder to the corpus.
 
-    python benchmarks/tune.py [--minutes 15] [--teacher] [--label NAME]
+    python benchmarks/tune.py [--minutes 15] [--teacher] [--force] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
 copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
@@ -61,6 +61,9 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=15.0, help="tune's time budget")
     parser.add_argument("--teacher", action="store_true", help="tune --teacher")
     parser.add_argument("--label", default=None, help="name of this run in the results")
+    parser.add_argument(
+        "--force", action="store_true", help="switch even when validation says no (to measure)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "tune.json")
     args = parser.parse_args()
     if not EVAL.exists():
@@ -79,7 +82,7 @@ def main() -> None:
     before = scifact_scores(ds, queries, qrels)
     base_sts = sts_spearman(ds.encoder.encode, *sts)
     started = time.perf_counter()
-    report = ds.tune(args.minutes, teacher=args.teacher)
+    report = ds.tune(args.minutes, teacher=args.teacher, force=args.force)
     wall = time.perf_counter() - started
     after = scifact_scores(ds, queries, qrels)
     adapted = Encoder.load(ds.model_dir(), device="cpu")
