@@ -42,17 +42,15 @@ def ivf_contents(index: Any, dim: int) -> tuple[IdArray, VectorArray]:
     n = int(index.ntotal)
     out_ids = np.empty(n, dtype=np.int64)
     out_vectors = np.empty((n, dim), dtype=np.float32)
-    lists: Any = index.invlists
+    from faiss.contrib.inspect_tools import get_invlist
+
     row = 0
-    for list_no in range(lists.nlist):
-        size = int(lists.list_size(list_no))
+    for list_no in range(index.nlist):
+        ids, codes = get_invlist(index.invlists, list_no)  # type: ignore[no-untyped-call]
+        size = len(ids)
         if size == 0:
             continue
-        ids_ptr, codes_ptr = lists.get_ids(list_no), lists.get_codes(list_no)
-        out_ids[row : row + size] = faiss.rev_swig_ptr(ids_ptr, size)
-        codes = faiss.rev_swig_ptr(codes_ptr, size * lists.code_size)
-        out_vectors[row : row + size] = codes.view(stored).reshape(size, dim)
-        lists.release_ids(list_no, ids_ptr)
-        lists.release_codes(list_no, codes_ptr)
+        out_ids[row : row + size] = ids
+        out_vectors[row : row + size] = np.ascontiguousarray(codes).view(stored).reshape(size, dim)
         row += size
     return out_ids, out_vectors
