@@ -187,9 +187,9 @@ def normalized(dense_weight: float) -> Callable:
 
 
 def calibrated(dense_weight: float) -> Callable:
-    """The engine's fusion (docsearch.search.fuse): cosine as it is, BM25 over the query's
+    """The engine's fusion (docsearch.fusion.fuse): cosine as it is, BM25 over the query's
     ceiling (`Index.lexical_ceiling`), neither stretched over the candidates."""
-    from docsearch.search import fuse as engine_fuse
+    from docsearch.fusion import fuse as engine_fuse
 
     def fuse(dense, lexical, sentences):
         document_of = {i: s.document_id for i, s in sentences.items()}
@@ -205,12 +205,12 @@ def _convex(dense_weight: float, part: PartScores, missing: Callable[[dict], flo
     """Convex fusion of per-document scores rescaled by `part`; a document missing from one
     ranking gets `missing(that ranking's rescaled scores)` there. A document is shown by its
     lexical sentence when it has one."""
-    from docsearch.search import _best_per_document
+    from docsearch.fusion import best_per_document
 
     def fuse(dense, lexical, sentences):
         document_of = {i: s.document_id for i, s in sentences.items()}
-        best_dense = _best_per_document(dense, document_of)
-        best_lexical = _best_per_document(lexical, document_of)
+        best_dense = best_per_document(dense, document_of)
+        best_lexical = best_per_document(lexical, document_of)
         d, lex = part(best_dense), part(best_lexical)
         d_missing, lex_missing = missing(d), missing(lex)
         score = {

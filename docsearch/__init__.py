@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from docsearch.api import DocSearch, __version__
 from docsearch.errors import DocsearchError, EmptyQuery, ModelNotFound, UnreadableDocument
+from docsearch.hits import Hit
 from docsearch.ingest import IngestReport
-from docsearch.search import Hit
 from indexer.errors import IndexerError, IndexLocked, IndexNotFound, ModelMismatch
 
 if TYPE_CHECKING:

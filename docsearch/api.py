@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from docsearch.config import Settings
 from docsearch.encoders import Encoders
+from docsearch.hits import Hit
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
-from docsearch.search import Filters, Hit, check_mode, clean_query, search
+from docsearch.search import Filters, check_mode, clean_query, search
 from docsearch.status import IndexStatus
 
 if TYPE_CHECKING:

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from docsearch.errors import EmptyQuery
-from docsearch.search import clean_query, fuse, group_by_document
+from docsearch.fusion import fuse, group_by_document
+from docsearch.search import clean_query
 
 # sentence id -> document id
 DOCUMENT_OF = {1: 10, 2: 10, 3: 20, 4: 30, 5: 30}

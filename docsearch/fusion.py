@@ -1,0 +1,184 @@
+"""Hybrid fusion and the choice of hits: rankings of sentences -> documents -> places.
+
+`fuse` combines the dense and lexical rankings of one query at the document level;
+`select_hits` keeps the k best documents and, with `per_document`, further places of each
+(`Places`). Pure functions of the candidates: no index, no I/O.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from indexer.lexical import PassageHit
+
+# Weight of the dense part in hybrid mode (the lexical one gets 1 - DENSE_WEIGHT); chosen on
+# development sets of both kinds (words shared; words paraphrased: Cranfield and two Debian
+# FAQs) by benchmarks/fusion.py for the shipped model: 0.3 for v4 with calibrated fusion
+# (session 6; no weight meets issue 14's rule on git-doc's FAQ; min-max fusion had 0.1 for v1,
+# 0.2 for v2, 0.3 for v3 and v4), see benchmarks/RESULTS.md.
+DENSE_WEIGHT = 0.3
+
+
+def group_by_document(
+    ranked: Sequence[tuple[int, float]], document_of: Mapping[int, int], k: int
+) -> list[tuple[int, float]]:
+    """Keep each document's best sentence, in score order, up to k documents.
+
+    Args:
+        ranked: (sentence id, score) best first.
+        document_of: sentence id -> document id; ids missing from it (deleted since the
+            vectors were read) are dropped.
+
+    Returns:
+        (sentence id, score) of each document's best sentence, best first.
+    """
+    best = best_per_document(ranked, document_of)
+    return sorted(best.values(), key=lambda item: -item[1])[:k]
+
+
+def best_per_document(
+    ranking: Sequence[tuple[int, float]], document_of: Mapping[int, int]
+) -> dict[int, tuple[int, float]]:
+    """document id -> (its best sentence id, score) in one ranking; unknown ids are dropped."""
+    best: dict[int, tuple[int, float]] = {}
+    for sentence_id, score in ranking:
+        document = document_of.get(sentence_id)
+        if document is not None and document not in best:
+            best[document] = (sentence_id, score)
+    return best
+
+
+def fuse(
+    dense: Sequence[tuple[int, float]],
+    lexical: Sequence[tuple[int, float]],
+    document_of: Mapping[int, int],
+    dense_weight: float = DENSE_WEIGHT,
+) -> list[tuple[int, float]]:
+    """Fuse two rankings at the document level on scores that keep their meaning.
+
+    Each document scores `w * cosine + (1 - w) * lexical`: `cosine` is its best sentence's
+    cosine similarity to the query, as it is; `lexical` is its best passage's BM25 over the
+    query's ceiling (1.0: each query word once in a passage of average length; see
+    `lexical_candidates`). Neither is stretched over the candidates, so a weak keyword match
+    stays weak even when it is the best one found (min-max normalisation, the rule before,
+    made it 1.0 and let it outrank a close paraphrase). A document missing from the dense
+    candidates takes their lowest cosine (it lies below all of them); one missing from the
+    lexical candidates scores 0 there. `w` is chosen on development data by
+    benchmarks/fusion.py. A document is shown by the sentence of the larger part.
+
+    Returns:
+        (sentence id, fused score), best first.
+    """
+    best_dense = best_per_document(dense, document_of)
+    best_lexical = best_per_document(lexical, document_of)
+    floor = min((score for _, score in best_dense.values()), default=0.0)
+    fused: list[tuple[int, float]] = []
+    for doc in best_dense.keys() | best_lexical.keys():
+        d = dense_weight * (best_dense[doc][1] if doc in best_dense else floor)
+        lex = (1 - dense_weight) * (best_lexical[doc][1] if doc in best_lexical else 0.0)
+        by_dense = doc in best_dense and (doc not in best_lexical or d > lex)
+        shown = (best_dense if by_dense else best_lexical)[doc][0]
+        fused.append((shown, d + lex))
+    return sorted(fused, key=lambda item: (-item[1], item[0]))
+
+
+# Places of one document closer than this many sentences count as one place (`select_hits`).
+NEAR_SENTENCES = 2
+
+
+@dataclass(frozen=True)
+class Places:
+    """Every candidate place of the documents, scored on its own: the unit of `per_document`.
+
+    A place is a lexical passage (a range of sentence ids, with the best cosine of the dense
+    candidates inside it) or a dense sentence outside every candidate passage. In hybrid mode
+    it scores like `fuse` scores a document, from its own parts; otherwise by its own ranking.
+
+    Attributes:
+        ranked: (id standing for the place, score), best first: a passage's first sentence
+            (or its dense sentence, when that part is the larger) or the dense sentence.
+        spans: that id -> (first, last) sentence ids of the place.
+    """
+
+    ranked: list[tuple[int, float]]
+    spans: dict[int, tuple[int, int]]
+
+    @classmethod
+    def of(
+        cls,
+        dense: Sequence[tuple[int, float]],
+        passages: Sequence[PassageHit],
+        mode: str,
+        dense_weight: float = DENSE_WEIGHT,
+    ) -> Places:
+        """The places of the candidates of one query, scored for `mode`."""
+        spans: dict[int, tuple[int, int]] = {}
+        scored: list[tuple[int, float]] = []
+        if mode == "dense":
+            return cls(list(dense), {i: (i, i) for i, _ in dense})
+        if mode == "lexical":
+            return cls(
+                [(p.first, p.score) for p in passages],
+                {p.first: (p.first, p.last) for p in passages},
+            )
+        floor = min((score for _, score in dense), default=0.0)
+        starts = sorted((p.first, p.last, p.score) for p in passages)
+        inside: dict[int, tuple[int, float]] = {}  # passage first -> its best dense sentence
+        for i, cosine in dense:  # best first: the first one inside a passage is its best
+            at = bisect.bisect_right(starts, (i, float("inf"), float("inf"))) - 1
+            if at >= 0 and starts[at][0] <= i <= starts[at][1]:
+                inside.setdefault(starts[at][0], (i, cosine))
+            else:
+                spans[i] = (i, i)
+                scored.append((i, dense_weight * cosine))
+        for first, last, relevance in starts:
+            sentence, cosine = inside.get(first, (first, floor))
+            d, lex = dense_weight * cosine, (1 - dense_weight) * relevance
+            key = sentence if d > lex else first
+            spans[key] = (first, last)
+            scored.append((key, d + lex))
+        return cls(sorted(scored, key=lambda item: (-item[1], item[0])), spans)
+
+
+def select_hits(
+    ranked: Sequence[tuple[int, float]],
+    document_of: Mapping[int, int],
+    k: int,
+    per_document: int = 1,
+    places: Places | None = None,
+) -> list[tuple[int, float]]:
+    """The hits to show: each of the k best documents by its best sentence, then, with
+    `per_document` > 1, up to that many places of each of them in all, best first.
+
+    A further place of a document is one of its `places` not near those already shown for it
+    (`_near`); it scores on its own (never above its document). The list is cut to k hits, so
+    a one-document index gives k hits from different places.
+    """
+    grouped = group_by_document(ranked, document_of, k)
+    if per_document <= 1 or places is None:
+        return grouped
+    shown: dict[int, list[tuple[int, int]]] = {}
+    for i, _ in grouped:
+        shown[document_of[i]] = [places.spans.get(i, (i, i))]
+    hits = list(grouped)
+    for i, score in places.ranked:
+        taken = shown.get(document_of.get(i, -1))
+        if taken is None or len(taken) >= per_document:
+            continue
+        first, last = places.spans[i]
+        if not any(_near((first, last), span) for span in taken):
+            taken.append((first, last))
+            hits.append((i, score))
+    return sorted(hits, key=lambda item: -item[1])[:k]
+
+
+def _near(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two places are one: passages that share a sentence, or a sentence within
+    `NEAR_SENTENCES` of the other place (two different passages are different places)."""
+    if a[0] != a[1] and b[0] != b[1]:
+        return a[0] <= b[1] and b[0] <= a[1]
+    return a[0] - NEAR_SENTENCES <= b[1] and b[0] - NEAR_SENTENCES <= a[1]
