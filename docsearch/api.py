@@ -175,10 +175,12 @@ class DocSearch:
         paths: Iterable[str | Path],
         *,
         prune: bool = True,
+        remove: Sequence[str | Path] = (),
         progress: Callable[[int, int], None] | None = None,
         on_encoded: Callable[[int], None] | None = None,
     ) -> IngestReport:
-        """Ingest files and folders (recursive); unchanged files are skipped.
+        """Ingest files and folders (recursive); unchanged files are skipped; documents that
+        `remove`'s paths, folders or globs select are removed in the same commit.
 
         Unreadable files are reported in the result's `failed` list; everything else is
         still ingested. `progress` is called with (files done, files total), `on_encoded`
@@ -192,6 +194,7 @@ class DocSearch:
                 self.encoder,
                 paths,
                 prune=prune,
+                remove=[os.fspath(p) for p in remove],
                 wait_seconds=self.wait_seconds,
                 progress=progress,
                 on_encoded=on_encoded,

@@ -227,6 +227,7 @@ def ingest_paths(
     paths: Iterable[str | Path],
     *,
     prune: bool = True,
+    remove: Sequence[str] = (),
     wait_seconds: float = 0.0,
     progress: Callable[[int, int], None] | None = None,
     on_encoded: Callable[[int], None] | None = None,
@@ -238,6 +239,8 @@ def ingest_paths(
         encoder: must be the index's model.
         paths: files or folders.
         prune: remove indexed documents under the given folders whose files are gone.
+        remove: also remove the documents these paths, folders or globs select (see
+            `docsearch.selection`), in the same commit (`docsearch watch` applies a batch so).
         wait_seconds: how long to wait for another writer to finish.
         progress: called with (files done, files total) as work proceeds.
         on_encoded: called with the number of sentences just encoded, every few thousand.
@@ -265,6 +268,14 @@ def ingest_paths(
         # Read what is indexed only once we hold the lock: another process may have just
         # ingested the same files while we waited.
         known.update((doc.path, doc) for doc in index.documents())
+        if remove:
+            from docsearch.selection import select_all
+
+            chosen = select_all(list(known), [os.fspath(p) for p in remove])
+            for stored in dict.fromkeys(p for paths_ in chosen.values() for p in paths_):
+                if writer.remove_document(stored):
+                    report.removed += 1
+                    known.pop(stored, None)
         batcher = Batcher(writer, encoder, on_written=count, on_encoded=on_encoded)
         for done, path in enumerate(listing.files, 1):
             try:

@@ -6,9 +6,9 @@ gathered into batches. A batch is applied once `debounce` seconds pass without a
 (or `max_delay` after its first event, for files that never stop changing): the paths
 created, changed or moved in are ingested (unchanged content is skipped), the paths deleted or
 moved away are removed, folders included. A file that fails to read (say, a PDF still being
-written) is tried again in a later batch, up to `RETRIES` times. Without watchdog installed
-(`pip install "docsearch[watch]"`), the folders are re-ingested every `debounce` seconds
-instead, which finds the same changes by reading the folders again.
+written) is tried again in a later batch, up to `RETRIES` times. Each batch is one commit.
+Without watchdog installed (`pip install "docsearch[watch]"`), the folders are re-ingested
+every `debounce` seconds instead, which finds the same changes by reading them again.
 
 Stopping (`stop()`, Ctrl-C or SIGTERM from the CLI) waits for the batch in hand to commit, so
 nothing is half-applied; an event that arrived after it is picked up by the next start's
@@ -38,17 +38,18 @@ RETRIES = 3
 
 @dataclass
 class Batch:
-    """What one batch did: paths ingested and removed, sentences written, files that failed."""
+    """What one batch did: paths seen changed, documents removed, sentences written, files
+    that failed."""
 
     ingested: list[str] = field(default_factory=list)
-    removed: list[str] = field(default_factory=list)
+    removed: int = 0
     sentences: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
     def describe(self) -> str:
         """One line for the log."""
-        parts = [f"{len(self.ingested)} changed", f"{len(self.removed)} removed"]
+        parts = [f"{len(self.ingested)} changed", f"{self.removed} removed"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed (will retry)")
         return f"{', '.join(parts)}; {self.sentences} sentences in {self.seconds:.1f} s"
@@ -204,16 +205,14 @@ class Watcher:
         started = time.monotonic()
         present = [p for p in paths if os.path.exists(p)]
         gone = [p for p in paths if not os.path.exists(p)]
-        batch = Batch()
-        if present:
-            report = self.search.ingest(present, prune=False)
-            batch.sentences = report.sentences
-            batch.failed = report.failed
-            batch.ingested = present
-            self._retry(paths, report.failed)
-        if gone:
-            removed = self.search.remove_matching(*gone)
-            batch.removed = [path for paths_ in removed.values() for path in paths_]
+        report = self.search.ingest(present, prune=False, remove=gone)  # one commit
+        batch = Batch(
+            ingested=present,
+            removed=report.removed,
+            sentences=report.sentences,
+            failed=report.failed,
+        )
+        self._retry(paths, report.failed)
         batch.seconds = time.monotonic() - started
         if batch.ingested or batch.removed or batch.failed:
             self._report(batch)
@@ -224,7 +223,7 @@ class Watcher:
         if report.added or report.updated or report.removed or report.failed:
             batch = Batch(
                 ingested=[""] * (report.added + report.updated),
-                removed=[""] * report.removed,
+                removed=report.removed,
                 sentences=report.sentences,
                 failed=report.failed,
                 seconds=time.monotonic() - started,

@@ -124,3 +124,22 @@ def test_a_file_that_fails_is_tried_again_a_few_times(tmp_path: Path) -> None:
             pending, watcher._pending = dict(watcher._pending), {}
             tries.append(pending.get(path))
         assert tries == [RETRIES - 1, RETRIES - 2, None], "re-queued, then given up"
+
+
+def test_a_batch_of_changes_and_removals_is_one_commit(tmp_path: Path) -> None:
+    import json
+
+    docs, index = tmp_path / "docs", tmp_path / "index"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Apples grow on trees.\n")
+    (docs / "b.txt").write_text("Bees make honey.\n")
+    with DocSearch(index, device="cpu") as ds:
+        ds.ingest([docs])
+        before = json.loads((index / "manifest.json").read_text())["generation"]
+        (docs / "c.txt").write_text("Cedars are tall.\n")
+        (docs / "a.txt").unlink()
+        report = ds.ingest([docs / "c.txt"], prune=False, remove=[str(docs / "a.txt")])
+        assert (report.added, report.removed) == (1, 1)
+        assert {Path(d.path).name for d in ds.documents()} == {"b.txt", "c.txt"}
+    after = json.loads((index / "manifest.json").read_text())["generation"]
+    assert after == before + 1
