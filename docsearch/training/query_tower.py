@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import math
 import random
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -35,6 +34,7 @@ from torch.nn import functional as F
 from docsearch.encoder import Encoder
 from docsearch.model import BiGRUEncoder, save_model
 from docsearch.training.questions import QuestionPair, load_question_pairs
+from docsearch.training.schedule import learning_rate
 from docsearch.training.train import pad_batch, read_toml
 
 log = logging.getLogger(__name__)
@@ -182,14 +182,6 @@ def tower_loss(
     return F.cross_entropy(logits, torch.arange(len(queries)))
 
 
-def learning_rate(step: int, config: TowerConfig) -> float:
-    """Linear warm-up, then cosine decay to a tenth of the peak."""
-    if step < config.warmup_steps:
-        return config.peak_lr * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return config.peak_lr * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
 def train_tower(
     config: TowerConfig,
     out_dir: Path,
@@ -219,7 +211,9 @@ def train_tower(
     started = time.perf_counter()
     for step in range(config.steps):
         for group in optimiser.param_groups:
-            group["lr"] = learning_rate(step, config)
+            group["lr"] = learning_rate(
+                step, peak=config.peak_lr, warmup=config.warmup_steps, total=config.steps
+            )
         texts, rows = batches.sample()
         ids, lengths = pad_batch(encoder.tokenizer.encode(texts), config.train_max_tokens)
         negatives = generator.integers(0, len(vectors), config.bank_size)
