@@ -153,10 +153,15 @@ def legacy_codec(data: bytes) -> str:
     best = matches.best()
     if best is None:
         return "cp1252"
+    guess = codecs.lookup(best.encoding).name
+    try:
+        western = sample.decode("cp1252")
+    except UnicodeDecodeError:  # bytes cp1252 leaves undefined: not cp1252
+        return guess
+    if sample.decode(guess, errors="replace") == western:
+        return "cp1252"  # the same text either way (a guess of cp1250 for French, say)
     chaos = {codecs.lookup(m.encoding).name: m.chaos for m in matches}
-    if chaos.get("cp1252", 1.0) <= best.chaos + 0.01:
-        return "cp1252"
-    return codecs.lookup(best.encoding).name
+    return "cp1252" if chaos.get("cp1252", 1.0) <= best.chaos + 0.01 else guess
 
 
 def has_bom(data: bytes) -> bool:

@@ -65,3 +65,15 @@ def test_cp1252_is_kept_for_a_few_accents_and_western_text() -> None:
 def test_utf8_is_never_second_guessed() -> None:
     for text in TIDES.values():
         assert read_bytes("t.txt", text.encode("utf-8")).text == text
+
+
+def test_a_guess_that_reads_the_same_as_cp1252_is_called_cp1252(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.conftest import SAMPLE_DOCS
+
+    data = (SAMPLE_DOCS / "home" / "tea_varieties_cp1252.txt").read_bytes()
+    assert legacy_codec(data) == "cp1252"
+    with caplog.at_level(logging.WARNING):
+        read_bytes("tea.txt", data)
+    assert "read as cp1252" in caplog.text
