@@ -64,7 +64,8 @@ class Watcher:
         debounce: seconds without a new event before a batch is applied.
         max_delay: the longest a batch waits after its first event.
         poll: use watchdog's polling observer (for network file systems).
-        on_batch: called with each applied `Batch` (the CLI logs it).
+        on_batch: called with each applied `Batch` (the CLI prints it); without it, each
+            batch is logged.
     """
 
     def __init__(
@@ -248,6 +249,7 @@ class Watcher:
                 self._lock.notify_all()
 
     def _report(self, batch: Batch) -> None:
-        log.info("watch: %s", batch.describe())
         if self.on_batch is not None:
             self.on_batch(batch)
+        else:
+            log.info("watch: %s", batch.describe())
