@@ -1,6 +1,7 @@
-"""`docsearch tune` on SciFact: retrieval before and after adapting the encoder to the corpus.
+"""`docsearch tune` on SciFact (or Cranfield): retrieval before and after adapting the encoder.
 
-    python benchmarks/tune.py [--minutes 15] [--teacher] [--force] [--label NAME]
+    python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
+                              [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
 copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
@@ -22,15 +23,15 @@ import time
 from pathlib import Path
 
 from machine import machine_info
-from quality import CACHE, EVAL, RESULTS, load_scifact, mean_ndcg, write_corpus_files
+from quality import CACHE, EVAL, RESULTS, load_beir, mean_ndcg, write_corpus_files
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from docsearch.training.evaluation import read_sts, sts_spearman  # noqa: E402
 
 
-def scifact_scores(ds, queries, qrels) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """nDCG@10 of the 300 test claims in each mode, through the engine."""
+def set_scores(ds, queries, qrels) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """nDCG@10 of the set's test queries in each mode, through the engine."""
     qids = list(queries)
     scores = {}
     for mode in ("dense", "lexical", "hybrid"):
@@ -42,15 +43,16 @@ def scifact_scores(ds, queries, qrels) -> dict[str, float]:  # type: ignore[no-u
     return scores
 
 
-def base_index(corpus) -> Path:  # type: ignore[no-untyped-def]
-    """The SciFact abstracts ingested with the shipped model (built once, then reused)."""
+def base_index(corpus, name: str = "scifact") -> Path:  # type: ignore[no-untyped-def]
+    """The set's documents ingested with the shipped model (built once, then reused)."""
     from docsearch import DocSearch
     from docsearch.model_config import fingerprint, shipped_model_dir
 
-    root = CACHE / f"tune_base_{fingerprint(shipped_model_dir())}"
+    suffix = "" if name == "scifact" else f"_{name}"
+    root = CACHE / f"tune_base{suffix}_{fingerprint(shipped_model_dir())}"
     if not (root / "manifest.json").exists():
         shutil.rmtree(root, ignore_errors=True)
-        DocSearch(root, device="cpu").ingest([write_corpus_files(corpus)])
+        DocSearch(root, device="cpu").ingest([write_corpus_files(corpus, name)])
     return root
 
 
@@ -58,6 +60,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
+    parser.add_argument("--set", dest="name", choices=("scifact", "cranfield"), default="scifact")
     parser.add_argument("--minutes", type=float, default=15.0, help="tune's time budget")
     parser.add_argument("--teacher", action="store_true", help="tune --teacher")
     parser.add_argument("--label", default=None, help="name of this run in the results")
@@ -71,31 +74,33 @@ def main() -> None:
     from docsearch import DocSearch
     from docsearch.encoder import Encoder
 
-    corpus, queries, qrels = load_scifact()
+    corpus, queries, qrels = load_beir(args.name)
     sts = read_sts(EVAL / "stsb" / "sts-test.jsonl")
-    base_root = base_index(corpus)
+    base_root = base_index(corpus, args.name)
     work = CACHE / "tune_work"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(base_root, work)
 
     ds = DocSearch(work, device="cpu")
-    before = scifact_scores(ds, queries, qrels)
+    before = set_scores(ds, queries, qrels)
     base_sts = sts_spearman(ds.encoder.encode, *sts)
     started = time.perf_counter()
     report = ds.tune(args.minutes, teacher=args.teacher, force=args.force)
     wall = time.perf_counter() - started
-    after = scifact_scores(ds, queries, qrels)
+    after = set_scores(ds, queries, qrels)
     adapted = Encoder.load(ds.model_dir(), device="cpu")
-    label = args.label or f"{'teacher' if args.teacher else 'self'}-{args.minutes:g}min"
+    prefix = "" if args.name == "scifact" else f"{args.name}-"
+    label = args.label or f"{prefix}{'teacher' if args.teacher else 'self'}-{args.minutes:g}min"
     result = {
         "label": label,
+        "set": args.name,
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "minutes": args.minutes,
         "teacher": args.teacher,
         "tune_wall_seconds": round(wall, 1),
         "report": report.to_dict(),
-        "scifact_before": before,
-        "scifact_after": after,
+        f"{args.name}_before": before,
+        f"{args.name}_after": after,
         "stsb_test_before": round(base_sts, 4),
         "stsb_test_after": round(sts_spearman(adapted.encode, *sts), 4),
         "machine": machine_info(),
