@@ -214,3 +214,37 @@ def test_eight_clients_search_while_one_uploads(writable: Server) -> None:
     assert len(statuses) == 85 and set(statuses) == {200}
     _, info = writable.call("GET", "/documents?glob=up*")
     assert len(info["documents"]) == 5
+
+
+def test_a_write_while_another_writer_holds_the_index_is_409(
+    built_index: Path, tmp_path: Path
+) -> None:
+    import uvicorn
+
+    from docsearch import DocSearch
+    from docsearch.http_server import build_app
+    from indexer.layout import WriteLock
+
+    index = tmp_path / "index"
+    shutil.copytree(built_index, index)
+    ds = DocSearch(index, device="cpu", wait_seconds=0)
+    port = free_port()
+    config = uvicorn.Config(build_app(ds, writable=True), port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        client = Server.__new__(Server)  # reuse `call` against this in-process server
+        client.port = port
+        with WriteLock(index / "write.lock") as lock:
+            lock.acquire()  # another writer, as far as the server can tell
+            status, answer = client.call("POST", "/add", {"name": "n.txt", "text": "Gulls."})
+        assert status == 409 and "being written" in answer["error"]
+        status, _ = client.call("POST", "/add", {"name": "n.txt", "text": "Gulls cry."})
+        assert status == 200, "once the other writer is done, writes go through"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        ds.close()
