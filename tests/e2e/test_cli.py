@@ -250,3 +250,8 @@ def test_the_cli_module_imports_no_engine_and_no_server_package() -> None:
     code = f"import sys, docsearch.cli; print(sorted(m for m in {heavy!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+    # Opening the library for a query reads no file format but text: no container readers.
+    readers = ("docsearch.readers.pdf", "docsearch.readers.mail", "docsearch.readers.office")
+    code = f"import sys, docsearch.api; print(sorted(m for m in {readers!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
