@@ -38,10 +38,10 @@ RETRIES = 3
 
 @dataclass
 class Batch:
-    """What one batch did: paths seen changed, documents removed, sentences written, files
-    that failed."""
+    """What one batch did: paths seen changed (ingested, unchanged content skipped), documents
+    removed, sentences written, files that failed."""
 
-    ingested: list[str] = field(default_factory=list)
+    changed: int = 0
     removed: int = 0
     sentences: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
@@ -49,7 +49,7 @@ class Batch:
 
     def describe(self) -> str:
         """One line for the log."""
-        parts = [f"{len(self.ingested)} changed", f"{self.removed} removed"]
+        parts = [f"{self.changed} changed", f"{self.removed} removed"]
         if self.failed:
             parts.append(f"{len(self.failed)} failed (will retry)")
         return f"{', '.join(parts)}; {self.sentences} sentences in {self.seconds:.1f} s"
@@ -208,14 +208,14 @@ class Watcher:
         gone = [p for p in paths if not os.path.exists(p)]
         report = self.search.ingest(present, prune=False, remove=gone)  # one commit
         batch = Batch(
-            ingested=present,
+            changed=len(present),
             removed=report.removed,
             sentences=report.sentences,
             failed=report.failed,
         )
         self._retry(paths, report.failed)
         batch.seconds = time.monotonic() - started
-        if batch.ingested or batch.removed or batch.failed:
+        if batch.changed or batch.removed or batch.failed:
             self._report(batch)
 
     def _apply_full(self) -> None:
@@ -223,7 +223,7 @@ class Watcher:
         report = self.search.ingest(self.roots)
         if report.added or report.updated or report.removed or report.failed:
             batch = Batch(
-                ingested=[""] * (report.added + report.updated),
+                changed=report.added + report.updated,
                 removed=report.removed,
                 sentences=report.sentences,
                 failed=report.failed,
