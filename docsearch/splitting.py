@@ -62,7 +62,7 @@ _INNER_END = re.compile(r"[.!?…。！？][\"'”’»)\]]*\s")
 _NO_HEADING_END = frozenset(".!?…。！？,;:-–—/&+=([{")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Sentence:
     """One retrievable sentence of a document.
 

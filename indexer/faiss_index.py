@@ -39,6 +39,8 @@ DEFAULT_NPROBE = 8
 SINGLE_THREAD_MAX_QUERIES = 1
 # FAISS warns when k-means gets fewer than 39 training points per centroid.
 MIN_POINTS_PER_CENTROID = 39
+# Vectors copied in or out of FAISS this many at a time (24 MiB at 384 dimensions).
+_COPY_ROWS = 16_384
 
 
 class FaissIndex:
@@ -241,19 +243,25 @@ class FaissIndex:
         if self._is_mapped:
             raise ValueError("this index was loaded with mmap=True and is read-only")
 
-    def contents(self) -> tuple[IdArray, VectorArray]:
-        """Copy every stored vector out: (ids int64[n], vectors float32[n, dim]).
+    def contents(self, dtype: type[np.floating[Any]] = np.float32) -> tuple[IdArray, Any]:
+        """Copy every stored vector out: (ids int64[n], vectors dtype[n, dim]).
+
+        `np.float16` halves the copy; it is exact for an "auto" IVF index (which stores
+        float16) and what retraining uses, so that it holds the old structure and a half-size
+        copy rather than two full ones.
 
         Raises:
             ValueError: the index is an IVF with a codec other than Flat or SQfp16 (without
                 residuals), whose vectors cannot be read back.
         """
         n = len(self)
-        if not self._is_ivf:
-            vectors = self._index.index.reconstruct_n(0, n) if n else np.empty((0, self._dim))
-            ids = faiss.vector_to_array(self._index.id_map)
-            return ids.astype(np.int64), np.ascontiguousarray(vectors, dtype=np.float32)
-        return ivf_contents(self._index, self._dim)
+        if self._is_ivf:
+            return ivf_contents(self._index, self._dim, dtype)
+        vectors = np.empty((n, self._dim), dtype=dtype)
+        for start in range(0, n, _COPY_ROWS):
+            stop = min(start + _COPY_ROWS, n)
+            vectors[start:stop] = self._index.index.reconstruct_n(start, stop - start)
+        return faiss.vector_to_array(self._index.id_map).astype(np.int64), vectors
 
     def rebuild(
         self,
@@ -280,7 +288,10 @@ class FaissIndex:
         if not self._is_auto:
             raise ValueError(f"only an 'auto' index is rebuilt; this one is {self._factory!r}")
         self._check_writable()
-        check_vectors("vectors", vectors, self._dim)
+        if vectors.dtype == np.float16:  # a half-size copy from `contents`: checked as float32
+            check_vectors("vectors", np.ascontiguousarray(vectors[:1], dtype=np.float32), self._dim)
+        else:
+            check_vectors("vectors", vectors, self._dim)
         check_ids("ids", ids, vectors.shape[0])
         check_new_ids(ids)
         if nlist is not None and not 1 <= nlist <= ids.size:
@@ -288,16 +299,16 @@ class FaissIndex:
         self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self._dim))
         self._is_ivf, self._nlist = False, None
         if nlist is None:
-            self._index.add_with_ids(vectors, ids)
+            _add_in_parts(self._index, ids, vectors)
             return
         ivf: Any = faiss.index_factory(
             self._dim, f"IVF{nlist},{AUTO_IVF_CODEC}", faiss.METRIC_INNER_PRODUCT
         )
         ivf.by_residual = False  # codes are the vectors themselves, so `contents` reads them
-        sample = vectors if train_rows is None else np.ascontiguousarray(vectors[train_rows])
-        ivf.train(sample)
+        sample = vectors if train_rows is None else vectors[train_rows]
+        ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
         del sample
-        ivf.add_with_ids(vectors, ids)
+        _add_in_parts(ivf, ids, vectors)
         self._nprobe = min(self._nprobe, nlist)
         ivf.nprobe = self._nprobe
         self._index, self._is_ivf, self._nlist = ivf, True, nlist
@@ -365,6 +376,13 @@ class FaissIndex:
                 faiss.write_index(self._index, str(tmp))
             except RuntimeError as exc:  # FAISS reports I/O errors (ENOSPC...) this way
                 raise OSError(str(exc)) from exc
+
+
+def _add_in_parts(index: Any, ids: IdArray, vectors: Any) -> None:
+    """`index.add_with_ids` a part at a time, as float32 (a float16 copy is never widened whole)."""
+    for start in range(0, ids.size, _COPY_ROWS):
+        part = np.ascontiguousarray(vectors[start : start + _COPY_ROWS], dtype=np.float32)
+        index.add_with_ids(part, ids[start : start + _COPY_ROWS])
 
 
 @contextlib.contextmanager

@@ -8,7 +8,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from indexer.vectors import IdArray, VectorArray
+from indexer.vectors import IdArray
 
 # How an "auto" index stores vectors once it is IVF: as float16 (not residuals), which halves
 # memory and disk and scans faster, with the same recall (measured on 200k x 384 vectors,
@@ -29,8 +29,10 @@ def readable_codec(index: Any) -> str | None:
     return None
 
 
-def ivf_contents(index: Any, dim: int) -> tuple[IdArray, VectorArray]:
-    """Copy every vector out of an IVF index: (ids int64[n], vectors float32[n, dim]).
+def ivf_contents(
+    index: Any, dim: int, dtype: type[np.floating[Any]] = np.float32
+) -> tuple[IdArray, Any]:
+    """Copy every vector out of an IVF index: (ids int64[n], vectors dtype[n, dim]).
 
     Raises:
         ValueError: its codes are not the vectors (see `readable_codec`).
@@ -41,7 +43,7 @@ def ivf_contents(index: Any, dim: int) -> tuple[IdArray, VectorArray]:
     stored = np.float32 if codec == "Flat" else np.float16
     n = int(index.ntotal)
     out_ids = np.empty(n, dtype=np.int64)
-    out_vectors = np.empty((n, dim), dtype=np.float32)
+    out_vectors = np.empty((n, dim), dtype=dtype)
     from faiss.contrib.inspect_tools import get_invlist
 
     row = 0

@@ -42,7 +42,7 @@ class DocumentRecord:
             ) from exc
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SentenceRecord:
     """A sentence to store; its ordinal is its position in the document's sentence list.
 
@@ -100,7 +100,7 @@ class StoredDocument:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredSentence:
     """A sentence as stored, with the fields of its document that a search hit needs.
 

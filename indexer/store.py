@@ -275,16 +275,23 @@ class MetadataStore:
         rows = self.connection.execute(_DOCUMENT_IDS, {"ids": _id_json(ids)})
         return {int(i): int(d) for i, d in rows}
 
-    def passages_since(self, after: int) -> list[PassageText]:
-        """Every passage with an id above `after`, with its text, in id order."""
+    def passages_since(self, after: int) -> Iterator[PassageText]:
+        """Every passage with an id above `after`, with its text, in id order.
+
+        Streamed from the cursor, one passage at a time: a checkpoint after a 50 MB document
+        no longer holds every passage's text at once.
+        """
         rows = self.connection.execute(_PASSAGES_SINCE, {"after": after})
-        found: dict[int, tuple[int, int, int, list[str]]] = {}
+        current: tuple[int, int, int, int] | None = None
+        texts: list[str] = []
         for passage, document, first, last, text in rows:
-            found.setdefault(passage, (document, first, last, []))[3].append(text)
-        return [
-            PassageText(passage, document, first, last, " ".join(texts))
-            for passage, (document, first, last, texts) in found.items()
-        ]
+            if current is not None and passage != current[0]:
+                yield PassageText(*current, " ".join(texts))
+                texts = []
+            current = (passage, document, first, last)
+            texts.append(text)
+        if current is not None:
+            yield PassageText(*current, " ".join(texts))
 
     def existing_sentence_ids(self, ids: Iterable[int] | IdArray) -> set[int]:
         """Return the subset of `ids` that are stored sentences."""

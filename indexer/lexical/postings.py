@@ -21,7 +21,7 @@ import functools
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -106,43 +106,33 @@ class Postings:
         self, added: Iterable[PassageText], removed_first_sentences: npt.NDArray[np.int64]
     ) -> Postings:
         """These postings with `added` passages indexed and the passages whose first sentence
-        is in `removed_first_sentences` dropped (their documents were deleted)."""
-        added = list(added)
-        top = max([len(self.length) - 1, *(p.id for p in added)])
-        length = _grown(self.length, top + 1)
-        first, last = _grown(self.first, top + 1), _grown(self.last, top + 1)
-        document = _grown(self.document, top + 1)
-        drop = np.isin(first, removed_first_sentences) & (length > 0)
-        length[drop] = 0
+        is in `removed_first_sentences` dropped (their documents were deleted).
+
+        `added` is read once, `_ADD_BATCH` passages at a time, each batch's postings going
+        straight into NumPy arrays: memory holds one batch of text, not all of it.
+        """
+        columns = _Columns.of(self)
+        drop = np.isin(columns.first, removed_first_sentences) & (columns.length > 0)
+        columns.length[drop] = 0
         keep = ~drop[self.passages]
         rows_term = np.repeat(self.hashes, np.diff(self.starts))[keep]
-        rows_passage, rows_tf = self.passages[keep], self.tfs[keep]
-        new_term, new_passage, new_tf = [], [], []
-        for p in added:
-            words = terms(p.text)
-            length[p.id], first[p.id], last[p.id], document[p.id] = (
-                max(len(words), 1),  # a passage without words still exists (length > 0)
-                p.first,
-                p.last,
-                p.document,
-            )
-            for word, count in Counter(words).items():
-                new_term.append(term_hash(word))
-                new_passage.append(p.id)
-                new_tf.append(count)
-        added_term = np.array(new_term, dtype=np.uint64)
-        added_passage = np.array(new_passage, dtype=np.int32)
-        by_term = np.lexsort((added_passage, added_term))
-        all_term = np.concatenate([rows_term, added_term[by_term]])
-        all_passage = np.concatenate([rows_passage, added_passage[by_term]])
-        all_tf = np.concatenate([rows_tf, np.array(new_tf, dtype=np.float32)[by_term]])
-        # Two sorted runs (the kept postings, then the added ones): a stable sort by term merges
-        # them in linear time, and within a term old passages (lower ids) stay before new ones.
+        terms_in, passages_in, tfs_in = [rows_term], [self.passages[keep]], [self.tfs[keep]]
+        for batch in _batched(added, _ADD_BATCH):
+            term, passage, tf = columns.index(batch)
+            by_term = np.lexsort((passage, term))
+            terms_in.append(term[by_term])
+            passages_in.append(passage[by_term])
+            tfs_in.append(tf[by_term])
+        all_term, all_passage = np.concatenate(terms_in), np.concatenate(passages_in)
+        all_tf = np.concatenate(tfs_in)
+        del terms_in, passages_in, tfs_in
+        # Sorted runs (the kept postings, then each batch's): a stable sort by term merges them,
+        # and within a term old passages (lower ids) stay before new ones.
         order = np.argsort(all_term, kind="stable")
         all_term, all_passage, all_tf = all_term[order], all_passage[order], all_tf[order]
         hashes, counts = np.unique(all_term, return_counts=True)
         starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        return Postings(hashes, starts, all_passage, all_tf, length, first, last, document)
+        return Postings(hashes, starts, all_passage, all_tf, *columns.trimmed(len(self.length)))
 
     @functools.cached_property
     def _statistics(self) -> tuple[int, npt.NDArray[np.float32]]:
@@ -286,6 +276,74 @@ def _decode_arrays(data: bytes, path: Path) -> dict[str, npt.NDArray[np.generic]
 
 
 _T = TypeVar("_T", bound=np.generic)
+
+
+_ADD_BATCH = 4096
+
+
+def _batched(items: Iterable[PassageText], size: int) -> Iterator[list[PassageText]]:
+    batch: list[PassageText] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@dataclass
+class _Columns:
+    """The by-passage-id arrays of postings being updated, grown as passages arrive."""
+
+    length: npt.NDArray[np.float32]
+    first: npt.NDArray[np.int64]
+    last: npt.NDArray[np.int64]
+    document: npt.NDArray[np.int64]
+    top: int  # the highest passage id held
+
+    @classmethod
+    def of(cls, postings: Postings) -> _Columns:
+        return cls(
+            postings.length.copy(),
+            postings.first.copy(),
+            postings.last.copy(),
+            postings.document.copy(),
+            len(postings.length) - 1,
+        )
+
+    def index(
+        self, batch: Sequence[PassageText]
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int32], npt.NDArray[np.float32]]:
+        """Record the passages of `batch`; return their postings (term, passage, tf)."""
+        top = max(p.id for p in batch)
+        if top >= len(self.length):  # grow by at least half: linear over many batches
+            size = max(top + 1, len(self.length) * 3 // 2)
+            self.length, self.first = _grown(self.length, size), _grown(self.first, size)
+            self.last, self.document = _grown(self.last, size), _grown(self.document, size)
+        self.top = max(self.top, top)
+        new_term: list[int] = []
+        new_passage: list[int] = []
+        new_tf: list[int] = []
+        for p in batch:
+            words = terms(p.text)
+            # A passage without words still exists (length > 0).
+            self.length[p.id] = max(len(words), 1)
+            self.first[p.id], self.last[p.id], self.document[p.id] = p.first, p.last, p.document
+            for word, count in Counter(words).items():
+                new_term.append(term_hash(word))
+                new_passage.append(p.id)
+                new_tf.append(count)
+        return (
+            np.array(new_term, dtype=np.uint64),
+            np.array(new_passage, dtype=np.int32),
+            np.array(new_tf, dtype=np.float32),
+        )
+
+    def trimmed(self, at_least: int) -> tuple[npt.NDArray[Any], ...]:
+        """The four arrays cut to the ids in use (never shorter than before)."""
+        size = max(self.top + 1, at_least)
+        return self.length[:size], self.first[:size], self.last[:size], self.document[:size]
 
 
 def _grown(array: npt.NDArray[_T], size: int) -> npt.NDArray[_T]:

@@ -36,7 +36,7 @@ def fts5_passages(
     connection.exec_driver_sql(
         f"CREATE VIRTUAL TABLE temp.reference_fts USING fts5(text, tokenize='{TOKENIZER}')"
     )
-    for passage in MetadataStore(connection).passages_since(0):
+    for passage in list(MetadataStore(connection).passages_since(0)):
         connection.execute(
             sa.text("INSERT INTO temp.reference_fts(rowid, text) VALUES (:id, :text)"),
             {"id": passage.id, "text": passage.text},

@@ -75,7 +75,7 @@ def test_ranks_and_scores_like_fts5(connection: sa.Connection, query: str) -> No
 
 def test_updates_equal_a_fresh_build(connection: sa.Connection) -> None:
     store = MetadataStore(connection)
-    everything = store.passages_since(0)
+    everything = list(store.passages_since(0))
     first_two = [p for p in everything if p.document in (1, 2)]
     later = [p for p in everything if p.document not in (1, 2)]
     grown = Postings.build(first_two).updated(later, np.empty(0, dtype=np.int64))
