@@ -8,8 +8,9 @@ retrained from the stored vectors, and `nprobe` is the first of nlist/16, then s
 sqrt(2) up, whose recall@10 against exact search reaches `target_recall` on a sample of stored
 vectors.
 
-Decisions are taken at a checkpoint (`adapt`), never during `add`, so one ingest trains at most
-once per checkpoint. The index is retrained again when it outgrows its lists (`regrow_factor`)
+Decisions are taken at a checkpoint (`adapt`), and between the parts of a document too large to
+encode at once (`IndexWriter.extend_document`), never during `add`, so an ingest trains at most
+once per checkpoint or part. The index is retrained again when it outgrows its lists (`regrow_factor`)
 and goes back to flat when deletions shrink it well below `flat_max`. Both layouts support
 removal by id; HNSW does not, which is why it is not a choice here.
 """
@@ -168,8 +169,9 @@ NPROBE_STEP = math.sqrt(2)
 def adapt(index: FaissIndex, policy: AutoFactory) -> bool:
     """Give `index` the structure `planned_nlist` asks for; return True when it changed.
 
-    Retraining reads every vector back out of the index (about twice the index size in memory
-    while it runs) and, for IVF, tunes `nprobe` on `policy.tune_queries` stored vectors.
+    Retraining reads every vector back out of the index as float16 (memory holds the old
+    structure and that half-size copy, then the new structure and the copy) and, for IVF,
+    tunes `nprobe` on `policy.tune_queries` stored vectors.
 
     Raises:
         ValueError: `index` holds a structure that cannot be read back (an IVF with a codec

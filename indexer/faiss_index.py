@@ -17,7 +17,15 @@ import numpy as np
 
 from indexer.atomic import atomic_path
 from indexer.factory_names import AUTO_FACTORY, parse_factory
-from indexer.faiss_layouts import AUTO_IVF_CODEC, ivf_contents, readable_codec
+from indexer.faiss_layouts import (
+    AUTO_IVF_CODEC,
+    IVF,
+    Flat,
+    Layout,
+    add_in_parts,
+    layout_of,
+    readable_codec,
+)
 from indexer.vectors import (
     PAD_SCORE,
     IdArray,
@@ -39,18 +47,17 @@ DEFAULT_NPROBE = 8
 SINGLE_THREAD_MAX_QUERIES = 1
 # FAISS warns when k-means gets fewer than 39 training points per centroid.
 MIN_POINTS_PER_CENTROID = 39
-# Vectors copied in or out of FAISS this many at a time (24 MiB at 384 dimensions).
-_COPY_ROWS = 16_384
 
 
 class FaissIndex:
     """FAISS inner-product index whose ids are the sentence ids.
 
-    "Flat" is an `IndexIDMap2` over `IndexFlatIP` (exact). "IVF{nlist},..." starts out flat as
-    well and becomes the IVF index once `train_size` vectors have been added (k-means needs
-    data), so a small index is always exact and a large one is approximate with `nprobe` lists
-    searched per query. "auto" starts flat and changes only through `rebuild`, which
-    `indexer.auto_factory.adapt` calls at checkpoints.
+    It holds one of the layouts of `indexer.faiss_layouts` and decides when to change it:
+    "Flat" stays `Flat` (exact). "IVF{nlist},..." starts out `Flat` as well and becomes `IVF`
+    once `train_size` vectors have been added (k-means needs data), so a small index is always
+    exact and a large one is approximate with `nprobe` lists searched per query. "auto" starts
+    `Flat` and changes only through `rebuild`, which `indexer.auto_factory.adapt` calls at
+    checkpoints.
     """
 
     def __init__(
@@ -87,8 +94,7 @@ class FaissIndex:
             if train_size is not None
             else MIN_POINTS_PER_CENTROID * (self._nlist if self._nlist is not None else 1)
         )
-        self._index: Any = faiss.IndexIDMap2(faiss.IndexFlatIP(dim))
-        self._is_ivf = False
+        self._layout: Layout = Flat.empty(dim)
         self._is_mapped = False
         self._nprobe = 1
         self.nprobe = nprobe
@@ -146,9 +152,8 @@ class FaissIndex:
         else:
             raise ValueError(f"{path} holds a {type(raw).__name__}, not an index FaissIndex wrote")
         instance = cls(raw.d, factory)
-        instance._index = raw
+        instance._layout = layout_of(raw)
         instance._is_mapped = mmap
-        instance._is_ivf = ivf is not None
         if ivf is not None:
             instance._nlist = int(ivf.nlist)
             instance._nprobe = int(ivf.nprobe)
@@ -167,21 +172,21 @@ class FaissIndex:
     @property
     def nlist(self) -> int | None:
         """Lists of the IVF structure in use; None while the index is flat (exact)."""
-        return self._nlist if self._is_ivf else None
+        return self._layout.nlist
 
     @property
     def current_factory(self) -> str:
         """The structure in use as a factory string: "Flat" or e.g. "IVF1024,SQfp16"."""
-        if not self._is_ivf:
+        if self._layout.nlist is None:
             return "Flat"
         if not self._is_auto:
             return self._factory
-        return f"IVF{self._nlist},{readable_codec(self._index) or AUTO_IVF_CODEC}"
+        return f"IVF{self._nlist},{readable_codec(self._layout.raw) or AUTO_IVF_CODEC}"
 
     @property
     def is_trained(self) -> bool:
         """True once an IVF index has been trained (always False for "Flat")."""
-        return self._is_ivf
+        return isinstance(self._layout, IVF)
 
     @property
     def nprobe(self) -> int:
@@ -193,11 +198,10 @@ class FaissIndex:
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValueError(f"nprobe must be a positive integer, got {value!r}")
         self._nprobe = min(value, self._nlist) if self._nlist is not None else value
-        if self._is_ivf:
-            self._index.nprobe = self._nprobe
+        self._layout.set_nprobe(self._nprobe)
 
     def __len__(self) -> int:
-        return int(self._index.ntotal)
+        return int(self._layout.raw.ntotal)
 
     def add(self, ids: IdArray, vectors: VectorArray) -> None:
         """Store `vectors: float32[n, dim]` under `ids: int64[n]`.
@@ -216,28 +220,24 @@ class FaissIndex:
             return
         if (
             self._nlist is not None
-            and not self._is_ivf
+            and self._layout.nlist is None
             and not self._is_auto
             and len(self) + ids.size >= self._train_size
         ):
             self._become_ivf(ids, vectors)
             return
-        self._index.add_with_ids(vectors, ids)
+        self._layout.raw.add_with_ids(vectors, ids)
 
     def _become_ivf(self, ids: IdArray, vectors: VectorArray) -> None:
         """Train the IVF index on everything stored so far plus the new vectors and move over."""
-        staged = len(self)
-        old_vectors = self._index.index.reconstruct_n(0, staged) if staged else vectors[:0]
-        old_ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        old_ids, old_vectors = self._layout.contents(self._dim, np.float32)
         all_vectors = np.ascontiguousarray(np.concatenate([old_vectors, vectors]))
         all_ids = np.ascontiguousarray(np.concatenate([old_ids, ids]))
-        ivf: Any = faiss.index_factory(self._dim, self._factory, faiss.METRIC_INNER_PRODUCT)
         log.info("training %s on %d vectors", self._factory, all_ids.size)
-        ivf.train(all_vectors)
-        ivf.add_with_ids(all_vectors, all_ids)
-        ivf.nprobe = self._nprobe
-        self._index = ivf
-        self._is_ivf = True
+        ivf = IVF.trained(self._dim, self._factory, all_vectors)
+        ivf.raw.add_with_ids(all_vectors, all_ids)
+        ivf.set_nprobe(self._nprobe)
+        self._layout = ivf
 
     def _check_writable(self) -> None:
         if self._is_mapped:
@@ -254,14 +254,7 @@ class FaissIndex:
             ValueError: the index is an IVF with a codec other than Flat or SQfp16 (without
                 residuals), whose vectors cannot be read back.
         """
-        n = len(self)
-        if self._is_ivf:
-            return ivf_contents(self._index, self._dim, dtype)
-        vectors = np.empty((n, self._dim), dtype=dtype)
-        for start in range(0, n, _COPY_ROWS):
-            stop = min(start + _COPY_ROWS, n)
-            vectors[start:stop] = self._index.index.reconstruct_n(start, stop - start)
-        return faiss.vector_to_array(self._index.id_map).astype(np.int64), vectors
+        return self._layout.contents(self._dim, dtype)
 
     def rebuild(
         self,
@@ -296,22 +289,18 @@ class FaissIndex:
         check_new_ids(ids)
         if nlist is not None and not 1 <= nlist <= ids.size:
             raise ValueError(f"nlist must be in 1..{ids.size} (the vectors), got {nlist}")
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(self._dim))
-        self._is_ivf, self._nlist = False, None
+        self._layout, self._nlist = Flat.empty(self._dim), None
         if nlist is None:
-            _add_in_parts(self._index, ids, vectors)
+            add_in_parts(self._layout.raw, ids, vectors)
             return
-        ivf: Any = faiss.index_factory(
-            self._dim, f"IVF{nlist},{AUTO_IVF_CODEC}", faiss.METRIC_INNER_PRODUCT
-        )
-        ivf.by_residual = False  # codes are the vectors themselves, so `contents` reads them
         sample = vectors if train_rows is None else vectors[train_rows]
-        ivf.train(np.ascontiguousarray(sample, dtype=np.float32))
+        # Codes are the vectors themselves (no residuals), so `contents` reads them back.
+        ivf = IVF.trained(self._dim, f"IVF{nlist},{AUTO_IVF_CODEC}", sample, by_residual=False)
         del sample
-        _add_in_parts(ivf, ids, vectors)
+        add_in_parts(ivf.raw, ids, vectors)
         self._nprobe = min(self._nprobe, nlist)
-        ivf.nprobe = self._nprobe
-        self._index, self._is_ivf, self._nlist = ivf, True, nlist
+        ivf.set_nprobe(self._nprobe)
+        self._layout, self._nlist = ivf, nlist
 
     def remove(self, ids: IdArray) -> int:
         """Remove the vectors with these `ids: int64[m]`; return how many were present.
@@ -323,7 +312,7 @@ class FaissIndex:
         self._check_writable()
         if ids.size == 0 or len(self) == 0:
             return 0
-        return int(self._index.remove_ids(faiss.IDSelectorBatch(ids)))
+        return int(self._layout.raw.remove_ids(faiss.IDSelectorBatch(ids)))
 
     def search(
         self, queries: VectorArray, k: int, allowed_ids: IdArray | None = None
@@ -352,13 +341,11 @@ class FaissIndex:
         if q == 0 or k_search == 0:
             return scores, ids
         selector = faiss.IDSelectorBatch(allowed_ids) if allowed_ids is not None else None
-        params: Any = faiss.SearchParametersIVF() if self._is_ivf else faiss.SearchParameters()
-        if self._is_ivf:
-            params.nprobe = self._nprobe
+        params = self._layout.parameters(self._nprobe)
         if selector is not None:
             params.sel = selector
         with _omp_threads(1 if q <= SINGLE_THREAD_MAX_QUERIES else None):
-            found_scores, found_ids = self._index.search(queries, k_search, params=params)
+            found_scores, found_ids = self._layout.raw.search(queries, k_search, params=params)
         is_pad = found_ids < 0
         found_scores[is_pad] = PAD_SCORE
         scores[:, :k_search] = found_scores
@@ -373,16 +360,9 @@ class FaissIndex:
         """
         with atomic_path(path) as tmp:
             try:
-                faiss.write_index(self._index, str(tmp))
+                faiss.write_index(self._layout.raw, str(tmp))
             except RuntimeError as exc:  # FAISS reports I/O errors (ENOSPC...) this way
                 raise OSError(str(exc)) from exc
-
-
-def _add_in_parts(index: Any, ids: IdArray, vectors: Any) -> None:
-    """`index.add_with_ids` a part at a time, as float32 (a float16 copy is never widened whole)."""
-    for start in range(0, ids.size, _COPY_ROWS):
-        part = np.ascontiguousarray(vectors[start : start + _COPY_ROWS], dtype=np.float32)
-        index.add_with_ids(part, ids[start : start + _COPY_ROWS])
 
 
 @contextlib.contextmanager

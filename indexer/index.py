@@ -3,8 +3,8 @@
 Reads never block and never see uncommitted work. Each read runs in one SQLite snapshot; a vector
 search first reads the committed generation in that snapshot and, when it differs from the
 vectors in memory, maps `vectors.<generation>.faiss` read-only (under a lock, once for all
-threads). Those vectors are never modified, so any number of threads can search them at once;
-writing goes through `Index.writer()` (see `indexer.writer`).
+threads; `indexer.snapshot`). Those vectors are never modified, so any number of threads can
+search them at once; writing goes through `Index.writer()` (see `indexer.writer`).
 """
 
 from __future__ import annotations
@@ -12,27 +12,24 @@ from __future__ import annotations
 import contextlib
 import datetime
 import logging
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar
 
 import numpy as np
 import sqlalchemy as sa
 
+from indexer import lexical
 from indexer.auto_factory import AutoFactory
 from indexer.errors import (
     IndexCorrupt,
     IndexExists,
     IndexNotFound,
-    ModelChanged,
     NotAnIndex,
     StorageError,
 )
 from indexer.faiss_index import FaissIndex
-from indexer.generation import GENERATION_KEY, load_postings, load_vectors, read_generation
+from indexer.generation import GENERATION_KEY
 from indexer.layout import FORMAT_VERSION, REBUILD_HINT, IndexLayout, Manifest, WriteLock
 from indexer.lexical.postings import Postings
 from indexer.model_record import (
@@ -43,29 +40,17 @@ from indexer.model_record import (
     with_model,
     write_model,
 )
-from indexer.reads import MetadataReads
+from indexer.records import StoredDocument, StoredSentence
 from indexer.schema import create_tables, make_engine
-from indexer.store import MetadataStore
-from indexer.vectors import IdArray, VectorArray, check_vectors
+from indexer.snapshot import Snapshots
+from indexer.store import MetadataStore, SentenceTexts
+from indexer.vectors import IdArray, VectorArray, check_k, check_vectors
 from indexer.writer import IndexWriter, storage_errors
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
 
-# A reader whose snapshot keeps losing the race against a fast writer gives up after this many.
-_MAX_SNAPSHOT_RETRIES = 20
-
-
-@dataclass(frozen=True)
-class _Loaded(Generic[T]):
-    """Something read from a generation's file, kept while that generation is current."""
-
-    generation: int
-    value: T
-
-
-class Index(MetadataReads):
+class Index:
     """An index directory opened for reading; `writer()` changes it. Safe to share by threads."""
 
     def __init__(
@@ -82,9 +67,7 @@ class Index(MetadataReads):
         self._manifest = manifest
         self._engine = engine
         self._model = manifest_model(manifest)
-        self._vectors: _Loaded[FaissIndex] | None = None
-        self._postings: _Loaded[Postings] | None = None
-        self._load_lock = threading.Lock()
+        self._snapshots = Snapshots(layout, engine, manifest.faiss_factory, self._model)
         self._closed = False
 
     # -- opening ---------------------------------------------------------------------------
@@ -204,7 +187,9 @@ class Index(MetadataReads):
             with index._reading() as store:
                 # The database, not the manifest, says which model made the vectors.
                 index._set_manifest(with_model(manifest, read_model(store, index._model)))
-                index._vectors_for(store)  # fail now, not at the first search, if inconsistent
+                index._snapshots.vectors(
+                    store
+                )  # fail now, not at the first search, if inconsistent
             if model_fingerprint is not None:
                 check_model(layout.root, index.model, model_fingerprint)
         except BaseException:
@@ -257,6 +242,7 @@ class Index(MetadataReads):
     def _set_manifest(self, manifest: Manifest) -> None:
         self._manifest = manifest
         self._model = manifest_model(manifest)
+        self._snapshots.model = self._model
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -298,84 +284,128 @@ class Index(MetadataReads):
     def _reading(self) -> Iterator[MetadataStore]:
         """A store on a fresh connection: everything read through it is one snapshot."""
         self._check_open()
-        with storage_errors(f"cannot read {self._layout.database}"), self._engine.connect() as conn:
-            yield MetadataStore(conn)
+        with self._snapshots.reading() as store:
+            yield store
 
-    def _vectors_for(self, store: MetadataStore) -> FaissIndex:
-        """Return the vectors of the generation committed in the store's snapshot."""
+    # -- reading: keywords and metadata ----------------------------------------------------
 
-        def load(generation: int) -> FaissIndex:
-            if read_model(store, self._model).fingerprint != self._model.fingerprint:
-                raise ModelChanged(
-                    f"the index at {self.root} was switched to another model since it was "
-                    "opened (by `docsearch tune`?); open it again"
-                )
-            _, sentences = store.counts()
-            # Mapped, not read: a query touches only the pages it searches, and opening a large
-            # index costs milliseconds instead of reading the whole file.
-            vectors = load_vectors(
-                self._layout, generation, self._manifest.faiss_factory, sentences, mmap=True
-            )
-            log.debug("loaded vectors of generation %d (%d)", generation, len(vectors))
-            return vectors
-
-        vectors: FaissIndex = self._for_snapshot(store, "_vectors", load)
-        return vectors
-
-    def _postings_for(self, store: MetadataStore) -> Postings:
-        """The BM25 postings of the generation committed in the store's snapshot.
-
-        An index written by an older docsearch (without postings, or with terms stemmed
-        another way) gets them built in memory from its passages, until its next write saves
-        them.
-        """
-
-        def load(generation: int) -> Postings:
-            postings = load_postings(self._layout, generation)
-            if postings is None:
-                log.info(
-                    "the keyword index of %s was written by an older docsearch: it is built in "
-                    "memory until the next `docsearch ingest` saves it",
-                    self.root,
-                )
-                postings = Postings.build(store.passages_since(0))
-            return postings
-
-        postings: Postings = self._for_snapshot(store, "_postings", load)
-        return postings
-
-    def _for_snapshot(self, store: MetadataStore, slot: str, load: Callable[[int], T]) -> T:
-        """What `load` reads for the generation committed in the store's snapshot, kept in the
-        attribute `slot` (a `_Loaded`) while that generation is the newest seen.
+    def search_passages(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[lexical.PassageHit]:
+        """Top-`k` passages by BM25, best first (without looking up their best sentences).
 
         Raises:
-            IndexCorrupt: the generation's files stay missing over many new snapshots.
+            ValueError: k < 1.
         """
-        for _ in range(_MAX_SNAPSHOT_RETRIES):
-            generation = read_generation(store)
-            cached: _Loaded[T] | None = getattr(self, slot)
-            if cached is not None and cached.generation == generation:
-                return cached.value
-            if cached is not None and cached.generation > generation:
-                store.connection.rollback()  # our snapshot is older than memory: take a new one
-                continue
-            with self._load_lock:
-                cached = getattr(self, slot)
-                if cached is not None and cached.generation == generation:
-                    return cached.value  # another thread loaded it meanwhile
-                try:
-                    value = load(generation)
-                except FileNotFoundError:
-                    # A writer committed a newer generation and deleted this file after our
-                    # snapshot began; a new snapshot will name the newer file.
-                    store.connection.rollback()
-                    continue
-                setattr(self, slot, _Loaded(generation, value))
-                return value
-        raise IndexCorrupt(
-            f"index at {self.root}: the files of the committed generation are missing; "
-            f"{REBUILD_HINT}"
-        )
+        return self.search_passages_scaled(text, k, allowed_document_ids=allowed_document_ids)[0]
+
+    def lexical_ceiling(self, text: str) -> float:
+        """The BM25 score of a passage holding each word of `text` once (`Postings.ceiling`)."""
+        with self._reading() as store:
+            postings = self._snapshots.postings(store)
+        return postings.ceiling(text)
+
+    def search_passages_scaled(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> tuple[list[lexical.PassageHit], float]:
+        """`search_passages` and `lexical_ceiling` from one snapshot (one read, not two).
+
+        Raises:
+            ValueError: k < 1.
+        """
+        check_k(k)
+        with self._reading() as store:
+            postings = self._snapshots.postings(store)
+        return postings.search(text, k, allowed_document_ids), postings.ceiling(text)
+
+    def search_lexical(
+        self,
+        text: str,
+        k: int,
+        *,
+        allowed_document_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[tuple[int, float]]:
+        """Top-`k` passages by BM25, each as its best-matching sentence (see
+        `lexical.SHOWN_PASSAGES`; the rest as their first sentence).
+
+        Returns:
+            (sentence id, score) pairs, best first; higher is better.
+
+        Raises:
+            ValueError: k < 1.
+        """
+        passages = self.search_passages(text, k, allowed_document_ids=allowed_document_ids)
+        best = self.best_sentences(text, passages[: lexical.SHOWN_PASSAGES])
+        return [(best.get(p.first, p.first), p.score) for p in passages]
+
+    def best_sentences(self, text: str, passages: Sequence[lexical.PassageHit]) -> dict[int, int]:
+        """first sentence id -> id of the sentence that best matches `text`, per passage."""
+        with self._reading() as store:
+            return lexical.best_sentences(store.connection, text, passages)
+
+    def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
+        """Every sentence's id, document id and text in id order, from one snapshot."""
+        with self._reading() as store:
+            yield from store.sentence_texts(batch)
+
+    def document(self, path: str) -> StoredDocument | None:
+        """Return the document stored under `path`, or None."""
+        with self._reading() as store:
+            return store.get_document(path)
+
+    def documents(self) -> list[StoredDocument]:
+        """Return every document, sorted by path."""
+        with self._reading() as store:
+            return store.documents()
+
+    def sentences(self, ids: IdArray | Sequence[int]) -> dict[int, StoredSentence]:
+        """Return the stored sentences with these ids; ids that do not exist are left out."""
+        with self._reading() as store:
+            return store.sentences(ids)
+
+    def document_ids(self, ids: IdArray | Sequence[int]) -> dict[int, int]:
+        """sentence id -> document id for the ids that exist; cheaper than `sentences`."""
+        with self._reading() as store:
+            return store.document_ids(ids)
+
+    def contexts(
+        self, sentences: Sequence[StoredSentence], before: int = 1, after: int = 1
+    ) -> list[tuple[list[str], list[str]]]:
+        """The texts of up to `before` sentences before each sentence and `after` after it
+        (one query for all)."""
+        with self._reading() as store:
+            anchors = [(s.document_id, s.ordinal) for s in sentences]
+            return store.neighbours_many(anchors, before, after)
+
+    def filter(
+        self, path_glob: str | Sequence[str] | None = None, types: Sequence[str] | None = None
+    ) -> tuple[IdArray, IdArray] | None:
+        """Return (document ids, sentence ids) that pass the filters, or None without filters.
+
+        Args:
+            path_glob: SQLite GLOB over the stored path, e.g. `*.md` (`*` also matches `/`);
+                several globs: a path matching any of them passes.
+            types: document types to keep; None or empty means any.
+        """
+        if path_glob is None and not types:
+            return None
+        with self._reading() as store:
+            return store.ids_matching(path_glob, types)
+
+    def counts(self) -> tuple[int, int]:
+        """Return the committed (number of documents, number of sentences)."""
+        with self._reading() as store:
+            return store.counts()
+
+    # -- reading: vectors --------------------------------------------------------------------
 
     def search_vectors(
         self,
@@ -416,7 +446,7 @@ class Index(MetadataReads):
         check_vectors("queries", queries, self._manifest.dim)
         allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
         with self._reading() as store:
-            vectors = self._vectors_for(store)
+            vectors = self._snapshots.vectors(store)
             scores, ids = vectors.search(queries, k, allowed)
             document_of = store.document_ids(ids[ids >= 0])
         return [
@@ -434,7 +464,7 @@ class Index(MetadataReads):
         E.g. ("Flat", None), or ("IVF1265,SQfp16", 16) once an "auto" index has grown.
         """
         with self._reading() as store:
-            vectors = self._vectors_for(store)
+            vectors = self._snapshots.vectors(store)
         return vectors.current_factory, vectors.nprobe if vectors.nlist is not None else None
 
     def disk_bytes(self) -> int:
@@ -448,7 +478,7 @@ class Index(MetadataReads):
     def close(self) -> None:
         """Release the database connections and the vectors in memory."""
         self._closed = True
-        self._vectors, self._postings = None, None
+        self._snapshots.forget()
         self._engine.dispose()
 
     def __enter__(self) -> Index:

@@ -209,6 +209,11 @@ class IndexWriter:
             ids = self._store.add_sentences(document_id, first_ordinal, sentences)
         self._is_dirty = True
         self._vectors.add(ids, vectors)
+        if self._manifest.faiss_factory == AUTO_FACTORY:
+            # A document of hundreds of thousands of sentences grows the structure as it goes,
+            # as a checkpoint would: its vectors are held in float16 IVF lists, not in a flat
+            # array twice that size that doubles its allocation as it grows.
+            adapt(self._vectors, self._auto_factory)
 
     def remove_document(self, path: str) -> bool:
         """Remove a document and its sentences; return False when no document has `path`.
