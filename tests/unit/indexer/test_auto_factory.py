@@ -252,6 +252,29 @@ def test_index_switches_at_a_checkpoint_and_removal_works_after(tmp_path: Path) 
         assert sorted(i for i, _ in hits[0]) == all_ids(reopened)
 
 
+def test_a_document_too_large_to_encode_at_once_becomes_ivf_between_its_parts(
+    tmp_path: Path,
+) -> None:
+    vectors = clustered(1000, seed=7)
+    sentences = [SentenceRecord(f"/big.txt {i}", 0, 1, i + 1) for i in range(1000)]
+    with create(tmp_path / "idx") as index:
+        with index.writer() as writer:
+            document = DocumentRecord("/big.txt", "sha-big", 1, "text")
+            document_id = writer.add_document(document, sentences[:100], vectors[:100])
+            for start in range(100, 1000, 100):
+                part = slice(start, start + 100)
+                writer.extend_document(document_id, start, sentences[part], vectors[part])
+                if start == 400:  # 500 vectors > flat_max 400: lists before the checkpoint
+                    assert writer._vectors.nlist is not None
+            assert index.faiss_structure() == ("Flat", None), "readers see the last checkpoint"
+        assert index.counts() == (1, 1000)
+        assert index.faiss_structure()[0].startswith("IVF")
+        hits = index.search_vectors(np.ascontiguousarray(vectors[::50]), 1)
+        assert [h[0][1] for h in hits] == pytest.approx([1.0] * 20, abs=1e-3)
+        found = index.sentences([h[0][0] for h in hits])
+        assert [found[h[0][0]].text for h in hits] == [f"/big.txt {i}" for i in range(0, 1000, 50)]
+
+
 def test_a_failed_switch_discards_the_checkpoint(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
