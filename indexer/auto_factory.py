@@ -10,9 +10,9 @@ vectors.
 
 Decisions are taken at a checkpoint (`adapt`), and between the parts of a document too large to
 encode at once (`IndexWriter.extend_document`), never during `add`, so an ingest trains at most
-once per checkpoint or part. The index is retrained again when it outgrows its lists (`regrow_factor`)
-and goes back to flat when deletions shrink it well below `flat_max`. Both layouts support
-removal by id; HNSW does not, which is why it is not a choice here.
+once per checkpoint or part. The index is retrained again when it outgrows its lists
+(`regrow_factor`) and goes back to flat when deletions shrink it well below `flat_max`. Both
+layouts support removal by id; HNSW does not, which is why it is not a choice here.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 A store is bound to a `Connection`, so everything it does belongs to that connection's
 transaction: `indexer.index` gives its writer one long-lived connection (BEGIN IMMEDIATE) and each
-read its own short one. Lists of ids travel as one JSON bound parameter (`json_each`), which has no
-limit on length; all SQL uses bound parameters.
+read its own short one. Lists of ids travel as one JSON bound parameter, which has no limit on
+length; all SQL uses bound parameters. The same store serves PostgreSQL (`indexer.postgres`): the
+few statements that differ come from `indexer.dialects`.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from indexer import lexical
+from indexer import dialects, lexical
 from indexer.lexical.postings import PassageText
 from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
 from indexer.schema import documents, meta, sentences
@@ -29,46 +29,18 @@ _NO_IDS: IdArray = np.empty(0, dtype=np.int64)
 # The reads of every search, as constant statements: SQLAlchemy caches their compiled form,
 # which halves their cost against building Core expressions per call (0.44 vs 0.91 ms for 200
 # ids at 100k sentences).
-_IDS = "SELECT value FROM json_each(:ids)"
 _META = sa.text("SELECT value FROM meta WHERE key = :key")
-_EXISTING = sa.text(f"SELECT id FROM sentences WHERE id IN ({_IDS})")
-_DOCUMENT_IDS = sa.text(f"SELECT id, document_id FROM sentences WHERE id IN ({_IDS})")
-_SENTENCES = sa.text(
-    """SELECT s.id, s.document_id, s.ordinal, s.text, s.start, s."end", s.line, s.page,
-              d.path, d.type, d.title, d.metadata
-       FROM sentences s JOIN documents d ON d.id = s.document_id
-       WHERE s.id IN ("""
-    + _IDS
-    + ")"
-)
-_NEIGHBOURS = sa.text(
-    """WITH wanted(key, document, ordinal) AS (
-           SELECT key, json_extract(value, '$[0]'), json_extract(value, '$[1]')
-           FROM json_each(:anchors))
-       SELECT w.key, s.ordinal, w.ordinal, s.text
-       FROM wanted w JOIN sentences s
-         ON s.document_id = w.document
-        AND s.ordinal BETWEEN w.ordinal - :before AND w.ordinal + :after
-        AND s.ordinal != w.ordinal
-       ORDER BY w.key, s.ordinal"""
-)
-
-
-# The sentences of a passage are a range of ids: read them by that range of the primary key,
-# passages first. CROSS JOIN fixes that loop order in SQLite and `+s.document_id` keeps the
-# check off ix_sentences_document_ordinal: left to itself, SQLite scanned every sentence and
-# looked up its passage, and each checkpoint of a large document cost time quadratic in it.
-_PASSAGES_SINCE = sa.text(
-    """SELECT p.id, p.document_id, p.first_sentence_id, p.last_sentence_id, s.text
-       FROM passages p CROSS JOIN sentences s
-         ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id
-        AND +s.document_id = p.document_id
-       WHERE p.id > :after ORDER BY p.id, s.id"""
-)
 
 
 def _id_json(ids: Iterable[int] | IdArray) -> str:
     return json.dumps(ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids])
+
+
+def _json_value(data: Any) -> dict[str, Any]:
+    """A JSON column read by plain SQL: text on SQLite, already parsed on PostgreSQL."""
+    if not data:
+        return {}
+    return data if isinstance(data, dict) else dict(json.loads(data))
 
 
 def _to_ids(result: sa.Result[Any]) -> IdArray:
@@ -90,6 +62,7 @@ class MetadataStore:
     def __init__(self, connection: sa.Connection) -> None:
         """Bind the store to `connection`; the caller owns its transaction (commit/rollback)."""
         self.connection = connection
+        self._sql = dialects.statements(connection)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -141,7 +114,7 @@ class MetadataStore:
         n = len(sentence_records)
         if n == 0:
             return _NO_IDS.copy()
-        first = self._next_sentence_id()
+        first = dialects.take_sentence_ids(conn, n)
         ids = np.arange(first, first + n, dtype=np.int64)
         conn.execute(
             sentences.insert(),
@@ -161,17 +134,6 @@ class MetadataStore:
         )
         lexical.add_passages(conn, document_id, ids.tolist(), [r.text for r in sentence_records])
         return ids
-
-    def _next_sentence_id(self) -> int:
-        # AUTOINCREMENT records the largest id ever used in sqlite_sequence; ids are never reused.
-        used = self.connection.execute(
-            sa.text(
-                "SELECT max("
-                " coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'sentences'), 0),"
-                " coalesce((SELECT max(id) FROM sentences), 0))"
-            )
-        ).scalar_one()
-        return int(used) + 1
 
     def delete_document(self, path: str) -> IdArray | None:
         """Delete a document; its sentences and passages go with it by cascade.
@@ -193,10 +155,7 @@ class MetadataStore:
 
     def set_meta(self, key: str, value: str) -> None:
         """Insert or replace a value in the meta table."""
-        statement = sqlite_insert(meta).values(key=key, value=value)
-        self.connection.execute(
-            statement.on_conflict_do_update(index_elements=[meta.c.key], set_={"value": value})
-        )
+        dialects.upsert(self.connection, meta, "key", {"key": key, "value": value})
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -252,7 +211,7 @@ class MetadataStore:
     def sentences(self, ids: Iterable[int] | IdArray) -> dict[int, StoredSentence]:
         """Return the stored sentences with these ids (missing ids are simply absent)."""
         found: dict[int, StoredSentence] = {}
-        for row in self.connection.execute(_SENTENCES, {"ids": _id_json(ids)}):
+        for row in self.connection.execute(self._sql.sentences, {"ids": _id_json(ids)}):
             i, document, ordinal, text, start, end, line, page, path, kind, title, data = row
             found[i] = StoredSentence(
                 id=i,
@@ -266,13 +225,13 @@ class MetadataStore:
                 path=path,
                 type=kind,
                 title=title,
-                metadata=json.loads(data) if data else {},
+                metadata=_json_value(data),
             )
         return found
 
     def document_ids(self, ids: Iterable[int] | IdArray) -> dict[int, int]:
         """sentence id -> its document's id, for the ids that exist (no text, no join)."""
-        rows = self.connection.execute(_DOCUMENT_IDS, {"ids": _id_json(ids)})
+        rows = self.connection.execute(self._sql.document_ids, {"ids": _id_json(ids)})
         return {int(i): int(d) for i, d in rows}
 
     def passages_since(self, after: int) -> Iterator[PassageText]:
@@ -281,7 +240,7 @@ class MetadataStore:
         Streamed from the cursor, one passage at a time: a checkpoint after a 50 MB document
         no longer holds every passage's text at once.
         """
-        rows = self.connection.execute(_PASSAGES_SINCE, {"after": after})
+        rows = self.connection.execute(self._sql.passages_since, {"after": after})
         current: tuple[int, int, int, int] | None = None
         texts: list[str] = []
         for passage, document, first, last, text in rows:
@@ -295,7 +254,7 @@ class MetadataStore:
 
     def existing_sentence_ids(self, ids: Iterable[int] | IdArray) -> set[int]:
         """Return the subset of `ids` that are stored sentences."""
-        rows = self.connection.execute(_EXISTING, {"ids": _id_json(ids)})
+        rows = self.connection.execute(self._sql.existing, {"ids": _id_json(ids)})
         return {int(row[0]) for row in rows}
 
     def neighbours_many(
@@ -313,7 +272,7 @@ class MetadataStore:
             return []
         anchors_json = json.dumps([[d, o] for d, o in anchors])
         rows = self.connection.execute(
-            _NEIGHBOURS, {"anchors": anchors_json, "before": before, "after": after}
+            self._sql.neighbours, {"anchors": anchors_json, "before": before, "after": after}
         ).all()
         out: list[tuple[list[str], list[str]]] = [([], []) for _ in anchors]
         for key, position, anchor, text in rows:
@@ -347,7 +306,11 @@ class MetadataStore:
         conditions: list[sa.ColumnElement[bool]] = []
         if path_glob is not None:
             globs = [path_glob] if isinstance(path_glob, str) else list(path_glob)
-            conditions.append(sa.or_(*(documents.c.path.op("GLOB")(g) for g in globs)))
+            conditions.append(
+                sa.or_(
+                    *(dialects.path_matches(self.connection, documents.c.path, g) for g in globs)
+                )
+            )
         if types:
             conditions.append(documents.c.type.in_(list(types)))
         document_query = sa.select(documents.c.id).where(*conditions).order_by(documents.c.id)

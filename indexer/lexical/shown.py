@@ -9,6 +9,7 @@ from collections.abc import Sequence
 import numpy as np
 import sqlalchemy as sa
 
+from indexer.dialects import statements
 from indexer.lexical.passages import PassageHit
 from indexer.lexical.porter import stem
 from indexer.lexical.tokens import WORD, fold, probe, query_terms
@@ -32,8 +33,7 @@ def best_sentences(
         return {}
     ids = sorted({i for p in passages for i in range(p.first, p.last + 1)})
     rows = connection.execute(
-        sa.text("SELECT id, text FROM sentences WHERE id IN (SELECT value FROM json_each(:ids))"),
-        {"ids": json.dumps(ids)},
+        statements(connection).sentence_texts_by_id, {"ids": json.dumps(ids)}
     ).all()
     scores = scorer.scores({int(i): t for i, t in rows})
     best: dict[int, int] = {}
