@@ -1,0 +1,526 @@
+"""`PgIndex` and `PgWriter`: an index in a PostgreSQL database, read and written by many hosts.
+
+Consistency comes from PostgreSQL itself instead of files and a lock: every read runs in one
+REPEATABLE READ transaction (its snapshot), and a writer's changes become visible at its
+`checkpoint`, one COMMIT, which also bumps the `generation` in meta. Several writers may run at
+once, on several machines: sentence ids come in consecutive blocks (`dialects.take_sentence_ids`)
+and writers of the same path queue on an advisory lock, so the second replaces the first's
+document instead of failing.
+
+BM25 uses the same `Postings` as the embedded backend, built from the passages table and kept
+in memory for the generation it was built at. A new generation rebuilds them whole: simple and
+exactly as good, but it costs time in proportion to the index after every commit (measured in
+benchmarks/RESULTS.md); postings kept in tables are the next step.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+from indexer.errors import IndexExists, IndexNotFound, ModelChanged, StorageError
+from indexer.layout import FORMAT_VERSION, Manifest
+from indexer.lexical.postings import Postings
+from indexer.model_record import (
+    ModelRecord,
+    check_model,
+    manifest_model,
+    read_model,
+    with_model,
+    write_model,
+)
+from indexer.postgres.schema import (
+    EF_SEARCH_PER_K,
+    MANIFEST_KEY,
+    MIN_EF_SEARCH,
+    VECTOR_TABLE_KEY,
+    create_tables,
+    create_vector_table,
+    owned_tables,
+    vector_literal,
+)
+from indexer.records import DocumentRecord, SentenceRecord
+from indexer.store import MetadataStore, SentenceTexts
+from indexer.store_reads import StoreReads
+from indexer.vectors import IdArray, VectorArray, check_vectors
+
+log = logging.getLogger(__name__)
+
+GENERATION_KEY = "generation"
+FACTORY = "hnsw"
+# Advisory lock keys: creating/deleting an index, and one per document path being written.
+_SCHEMA_LOCK = 0x64736368  # "dsch"
+
+
+def engine_for(url: str) -> sa.Engine:
+    """An engine for `url`, with psycopg (3) as the driver whatever the URL names."""
+    parsed = sa.make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return sa.create_engine(parsed, pool_pre_ping=True)
+
+
+@contextlib.contextmanager
+def _storage_errors(what: str) -> Iterator[None]:
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise StorageError(f"{what}: {exc.orig}") from exc
+
+
+class PgIndex(StoreReads):
+    """An index in a PostgreSQL database (with the pgvector extension). Safe to share by threads."""
+
+    def __init__(self, url: str, engine: sa.Engine, manifest: Manifest) -> None:
+        """Use `PgIndex.create` or `PgIndex.open` instead."""
+        self._url = url
+        self._engine = engine
+        self._manifest = manifest
+        self._model = manifest_model(manifest)
+        self._postings_cache: tuple[int, Postings] | None = None
+        self._load_lock = threading.Lock()
+        self._closed = False
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        url: str,
+        *,
+        dim: int,
+        model_name: str,
+        model_fingerprint: str,
+        tokenizer_version: str,
+        docsearch_version: str,
+        faiss_factory: str = FACTORY,
+        auto_factory: object = None,
+        wait_seconds: float = 0,
+    ) -> PgIndex:
+        """Create docsearch's tables in the database at `url` and open the index.
+
+        `faiss_factory`, `auto_factory` and `wait_seconds` are accepted for the embedded
+        backend's sake; vectors here always get an HNSW index.
+
+        Raises:
+            IndexExists: the database already holds an index.
+            StorageError: the database cannot be reached or written.
+        """
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
+            raise ValueError(f"dim must be a positive integer, got {dim!r}")
+        engine = engine_for(url)
+        manifest = Manifest(
+            format_version=FORMAT_VERSION,
+            model_name=model_name,
+            model_fingerprint=model_fingerprint,
+            tokenizer_version=tokenizer_version,
+            dim=dim,
+            faiss_factory=FACTORY,
+            documents=0,
+            sentences=0,
+            docsearch_version=docsearch_version,
+            built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            generation=0,
+        )
+        try:
+            with _storage_errors(f"cannot create an index at {_shown(url)}"), engine.begin() as c:
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+                if _manifest_text(c) is not None:
+                    raise IndexExists(f"{_shown(url)} already holds a docsearch index")
+                vector_table = create_tables(c, dim)
+                store = MetadataStore(c)
+                store.set_meta(GENERATION_KEY, "0")
+                store.set_meta(VECTOR_TABLE_KEY, vector_table)
+                store.set_meta(MANIFEST_KEY, manifest.to_json())
+                write_model(store, manifest_model(manifest))
+        except BaseException:
+            engine.dispose()
+            raise
+        return cls(url, engine, manifest)
+
+    @classmethod
+    def open(
+        cls, url: str, *, model_fingerprint: str | None = None, auto_factory: object = None
+    ) -> PgIndex:
+        """Open the index in the database at `url`.
+
+        Raises:
+            IndexNotFound: the database holds no docsearch index.
+            ModelMismatch: the index was built with another model than `model_fingerprint`.
+            StorageError: the database cannot be reached.
+        """
+        engine = engine_for(url)
+        try:
+            with _storage_errors(f"cannot open {_shown(url)}"), engine.connect() as c:
+                text = _manifest_text(c)
+                if text is None:
+                    raise IndexNotFound(
+                        f"no docsearch index in {_shown(url)}; run `docsearch ingest` to build one"
+                    )
+                manifest = Manifest.from_json(text, source=_Source(url))  # type: ignore[arg-type]
+                manifest = with_model(
+                    manifest, read_model(MetadataStore(c), manifest_model(manifest))
+                )
+            index = cls(url, engine, manifest)
+            if model_fingerprint is not None:
+                check_model(_Source(url), index.model, model_fingerprint)  # type: ignore[arg-type]
+        except BaseException:
+            engine.dispose()
+            raise
+        return index
+
+    @staticmethod
+    def exists(url: str) -> bool:
+        """True when the database at `url` holds a docsearch index."""
+        engine = engine_for(url)
+        try:
+            with engine.connect() as c:
+                return _manifest_text(c) is not None
+        finally:
+            engine.dispose()
+
+    @staticmethod
+    def delete(url: str, wait_seconds: float = 0) -> list[str]:
+        """Drop docsearch's tables and sequence from the database at `url` (nothing else).
+
+        Returns:
+            the tables dropped.
+        """
+        from indexer.dialects import SENTENCE_ID_SEQUENCE
+
+        engine = engine_for(url)
+        try:
+            with engine.begin() as c:
+                c.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _SCHEMA_LOCK})
+                dropped = owned_tables(c)
+                for table in dropped:
+                    c.execute(sa.text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+                c.execute(sa.text(f"DROP SEQUENCE IF EXISTS {SENTENCE_ID_SEQUENCE}"))
+        finally:
+            engine.dispose()
+        return dropped
+
+    @property
+    def root(self) -> str:
+        """Where the index lives: its URL (with any password left out)."""
+        return _shown(self._url)
+
+    @property
+    def manifest(self) -> Manifest:
+        """The manifest as of opening or this object's last checkpoint (`counts()` is live)."""
+        return self._manifest
+
+    @property
+    def model(self) -> ModelRecord:
+        """The model whose vectors this object searches."""
+        return self._model
+
+    def _set_model(self, model: ModelRecord) -> None:
+        self._manifest = with_model(self._manifest, model)
+        self._model = model
+
+    # -- writing ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def writer(self, wait_seconds: float = 0) -> Iterator[PgWriter]:
+        """A writer in its own transaction; leaving the block normally commits (checkpoint),
+        leaving it by an exception rolls back. Other writers, on this host or others, may write
+        at the same time."""
+        self._check_open()
+        writer = PgWriter(self)
+        try:
+            yield writer
+            writer.checkpoint()
+        finally:
+            writer.close()
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the index at {self.root} is closed")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[MetadataStore]:
+        self._check_open()
+        with (
+            _storage_errors(f"cannot read {self.root}"),
+            self._engine.connect().execution_options(isolation_level="REPEATABLE READ") as c,
+        ):
+            yield MetadataStore(c)
+
+    def _postings(self, store: MetadataStore) -> Postings:
+        generation = int(store.get_meta(GENERATION_KEY) or 0)
+        cached = self._postings_cache
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        with self._load_lock:
+            cached = self._postings_cache
+            if cached is not None and cached[0] == generation:
+                return cached[1]
+            postings = Postings.build(store.passages_since(0))
+            if cached is None or cached[0] < generation:
+                self._postings_cache = (generation, postings)
+            return postings
+
+    def nearest_sentences(
+        self,
+        queries: VectorArray,
+        k: int,
+        *,
+        allowed_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[list[tuple[int, int, float]]]:
+        """Top-`k` sentences by inner product for each query, as (sentence id, document id,
+        score), from the HNSW index (pgvector). With `allowed_ids`, HNSW scans on until it has
+        found `k` allowed ones (`hnsw.iterative_scan`)."""
+        check_vectors("queries", queries, self._manifest.dim)
+        if k < 1:
+            raise ValueError(f"k must be >= 1, got {k}")
+        allowed = None if allowed_ids is None else [int(i) for i in allowed_ids]
+        out: list[list[tuple[int, int, float]]] = []
+        with self._reading() as store:
+            table = store.get_meta(VECTOR_TABLE_KEY)
+            _check_model(store, self._model, self.root)
+            c = store.connection
+            c.execute(
+                sa.text(f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, EF_SEARCH_PER_K * k)}")
+            )
+            if allowed is not None:
+                c.execute(sa.text("SET LOCAL hnsw.iterative_scan = strict_order"))
+            where = (
+                "" if allowed is None else "WHERE v.sentence_id = ANY(CAST(:allowed AS integer[]))"
+            )
+            statement = sa.text(
+                f"SELECT v.sentence_id, s.document_id, -(v.embedding <#> CAST(:q AS halfvec))"
+                f" FROM {table} v JOIN sentences s ON s.id = v.sentence_id {where}"
+                f" ORDER BY v.embedding <#> CAST(:q AS halfvec) LIMIT :k"
+            )
+            for query in queries:
+                params: dict[str, Any] = {"q": vector_literal(query), "k": k}
+                if allowed is not None:
+                    params["allowed"] = allowed
+                rows = c.execute(statement, params).all()
+                out.append([(int(i), int(d), float(s)) for i, d, s in rows])
+        return out
+
+    def faiss_structure(self) -> tuple[str, int | None]:
+        """The vector index: ("HNSW (pgvector)", the least ef_search a search uses)."""
+        return "HNSW (pgvector)", MIN_EF_SEARCH
+
+    def disk_bytes(self) -> int:
+        """The size on disk of docsearch's tables and their indexes."""
+        with self._reading() as store:
+            total = 0
+            for table in owned_tables(store.connection):
+                total += store.connection.execute(
+                    sa.text("SELECT pg_total_relation_size(CAST(:t AS regclass))"), {"t": table}
+                ).scalar_one()
+            return int(total)
+
+    def close(self) -> None:
+        """Release the connections and the postings in memory."""
+        self._closed = True
+        self._postings_cache = None
+        self._engine.dispose()
+
+    def __enter__(self) -> PgIndex:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class PgWriter:
+    """Adds and removes documents in one transaction; `checkpoint` commits (`PgIndex.writer`)."""
+
+    def __init__(self, index: PgIndex) -> None:
+        self._index = index
+        self._dim = index.manifest.dim
+        self._connection = index._engine.connect()
+        self._store = MetadataStore(self._connection)
+        self._closed = False
+        self._pending_model: ModelRecord | None = None
+        try:
+            with _storage_errors(f"cannot start writing to {index.root}"):
+                model = read_model(self._store, index.model)
+                if model.fingerprint != index.model.fingerprint:
+                    raise ModelChanged(
+                        f"the index at {index.root} was switched to model {model.name} since it "
+                        "was opened; open it again"
+                    )
+                self._table = str(self._store.get_meta(VECTOR_TABLE_KEY))
+        except BaseException:
+            self._connection.close()
+            raise
+
+    @property
+    def generation(self) -> int:
+        """The generation committed at this writer's last checkpoint (or when it began)."""
+        return int(self._store.get_meta(GENERATION_KEY) or 0)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("this PgWriter is closed; use it inside `with index.writer()`")
+
+    def _check(self, sentences: Sequence[SentenceRecord], vectors: VectorArray) -> None:
+        check_vectors("vectors", vectors, self._dim)
+        if vectors.shape[0] != len(sentences):
+            raise ValueError(
+                f"vectors must be float32[{len(sentences)}, {self._dim}] (one row per "
+                f"sentence), got float32[{vectors.shape[0]}, {vectors.shape[1]}]"
+            )
+
+    def add_document(
+        self, document: DocumentRecord, sentences: Sequence[SentenceRecord], vectors: VectorArray
+    ) -> int:
+        """Store a document with its sentences and vectors, replacing any with its path.
+
+        A writer elsewhere adding the same path waits until this one commits (or rolls back).
+        """
+        self._check_open()
+        self._check(sentences, vectors)
+        with _storage_errors(f"cannot add {document.path} to {self._index.root}"):
+            self._connection.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:path, 0))"),
+                {"path": document.path},
+            )
+            self._store.delete_document(document.path)
+            document_id, ids = self._store.add_document(document, sentences)
+            self._insert_vectors(self._table, ids, vectors)
+        return document_id
+
+    def extend_document(
+        self,
+        document_id: int,
+        first_ordinal: int,
+        sentences: Sequence[SentenceRecord],
+        vectors: VectorArray,
+    ) -> None:
+        """Append sentences to a document added in this transaction (a document in parts)."""
+        self._check_open()
+        self._check(sentences, vectors)
+        with _storage_errors(f"cannot add to document {document_id} in {self._index.root}"):
+            ids = self._store.add_sentences(document_id, first_ordinal, sentences)
+            self._insert_vectors(self._table, ids, vectors)
+
+    def _insert_vectors(self, table: str, ids: IdArray, vectors: VectorArray) -> None:
+        if ids.size == 0:
+            return
+        self._connection.execute(
+            sa.text(
+                f"INSERT INTO {table} (sentence_id, embedding) VALUES (:i, CAST(:e AS halfvec))"
+            ),
+            [{"i": int(i), "e": vector_literal(v)} for i, v in zip(ids, vectors, strict=True)],
+        )
+
+    def remove_document(self, path: str) -> bool:
+        """Remove a document with its sentences and vectors; False when no document has `path`."""
+        self._check_open()
+        with _storage_errors(f"cannot remove {path} from {self._index.root}"):
+            return self._store.delete_document(path) is not None
+
+    def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
+        """Every sentence's id, document id and text in id order, as this writer sees them."""
+        self._check_open()
+        yield from self._store.sentence_texts(batch)
+
+    def replace_model(self, model: ModelRecord, ids: IdArray, vectors: VectorArray) -> None:
+        """Fill a new vector table with `model`'s vectors; the checkpoint switches to it and drops
+        the old one, in one transaction."""
+        self._check_open()
+        check_vectors("vectors", vectors, self._dim)
+        _, n = self._store.counts()
+        if np.unique(ids).size != ids.size or ids.size != n or ids.size != vectors.shape[0]:
+            raise ValueError(f"replace_model needs one vector for each of the {n} sentences")
+        number = int(self._table.rsplit("_", 1)[1]) + 1
+        old, self._table = self._table, create_vector_table(self._connection, number, self._dim)
+        self._insert_vectors(self._table, np.asarray(ids, dtype=np.int64), vectors)
+        self._connection.execute(sa.text(f"DROP TABLE {old}"))
+        self._store.set_meta(VECTOR_TABLE_KEY, self._table)
+        write_model(self._store, model)
+        self._pending_model = model
+
+    def checkpoint(self) -> None:
+        """Commit everything since the last checkpoint (one COMMIT) and bump the generation."""
+        self._check_open()
+        with _storage_errors(f"cannot commit to {self._index.root}"):
+            self._connection.execute(
+                sa.text(
+                    "UPDATE meta SET value = CAST(CAST(value AS bigint) + 1 AS text) "
+                    "WHERE key = :key"
+                ),
+                {"key": GENERATION_KEY},
+            )
+            self._connection.commit()
+        if self._pending_model is not None:
+            self._index._set_model(self._pending_model)
+            self._pending_model = None
+        documents, sentences = self._store.counts()
+        self._index._manifest = dataclasses.replace(
+            self._index._manifest, documents=documents, sentences=sentences
+        )
+        self._store.connection.rollback()  # end the read transaction `counts` began
+
+    def discard(self) -> None:
+        """Throw away every change since the last checkpoint."""
+        self._check_open()
+        self._connection.rollback()
+        self._table = str(self._store.get_meta(VECTOR_TABLE_KEY))
+        self._pending_model = None
+
+    def close(self) -> None:
+        """Drop uncommitted changes and release the connection."""
+        if not self._closed:
+            self._closed = True
+            with contextlib.suppress(sa.exc.SQLAlchemyError):
+                self._connection.rollback()
+            self._connection.close()
+
+
+def _check_model(store: MetadataStore, model: ModelRecord, where: str) -> None:
+    if read_model(store, model).fingerprint != model.fingerprint:
+        raise ModelChanged(
+            f"the index at {where} was switched to another model since it was opened "
+            "(by `docsearch tune`?); open it again"
+        )
+
+
+def _manifest_text(connection: sa.Connection) -> str | None:
+    if not sa.inspect(connection).has_table("meta"):
+        return None
+    value = connection.execute(
+        sa.text("SELECT value FROM meta WHERE key = :key"), {"key": MANIFEST_KEY}
+    ).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def _shown(url: str) -> str:
+    """The URL without its password, for messages."""
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+class _Source:
+    """Stands in for a path in messages that name where an index lives."""
+
+    def __init__(self, url: str) -> None:
+        self.url = _shown(url)
+
+    def __str__(self) -> str:
+        return self.url
+
+    def __truediv__(self, other: str) -> str:
+        return f"{self.url} ({other})"
