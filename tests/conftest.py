@@ -88,3 +88,19 @@ def index_copy(built_index: Path, tmp_path: Path) -> Iterator[Path]:
     target = tmp_path / "index"
     shutil.copytree(built_index, target)
     yield target
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The URL of a real PostgreSQL server with pgvector, for the whole session (or a skip)."""
+    from tests.postgres_server import start_server
+
+    yield from start_server(tmp_path_factory.mktemp("postgres"))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """The URL of an empty database of its own on the session's PostgreSQL server."""
+    from tests.postgres_server import fresh_database
+
+    yield from fresh_database(postgres_server)
