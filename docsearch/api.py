@@ -11,7 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from docsearch.config import Settings
+from docsearch.config import Settings, index_location
 from docsearch.encoders import Encoders
 from docsearch.hits import Hit
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
@@ -55,7 +55,7 @@ class DocSearch:
     ) -> None:
         base = settings or Settings.load()
         overrides: dict[str, Any] = {
-            "index": Path(index) if index is not None else None,
+            "index": index_location(index) if index is not None else None,
             "model": Path(model) if model is not None else None,
             "device": device,
         }
@@ -70,9 +70,16 @@ class DocSearch:
     # -- parts, loaded on demand -------------------------------------------------------------
 
     @property
-    def path(self) -> Path:
-        """The index directory."""
+    def path(self) -> Path | str:
+        """The index directory, or the URL of its PostgreSQL database."""
         return self.settings.index
+
+    @property
+    def _backend(self) -> Any:
+        """`indexer.Index` for a folder, `indexer.postgres.PgIndex` for a URL."""
+        from indexer import index_backend
+
+        return index_backend(self.path)
 
     @property
     def encoder(self) -> Encoder:
@@ -86,10 +93,8 @@ class DocSearch:
         the index. Else the one given in the settings (`model`, `--model`, `$DOCSEARCH_MODEL`),
         else the model shipped in the package.
         """
-        from indexer import Index
-
         with self._lock:
-            if self._index is None and Index.exists(self.path):
+            if self._index is None and self._backend.exists(self.path):
                 self._open(create=False)
             if self._index is not None and self._index.model.directory:
                 return self._index.root / self._index.model.directory
@@ -110,9 +115,9 @@ class DocSearch:
         """
         with self._lock:
             if self._index is None:
-                from indexer import Index
                 from indexer.errors import IndexExists
 
+                Index = self._backend  # noqa: N806 - the class of this index's backend
                 if create and not Index.exists(self.path):
                     encoder = self.encoder
                     try:
@@ -311,9 +316,7 @@ class DocSearch:
         """
         with self._write_lock, self._lock:
             self._reopen()  # an adapted model goes with the index that held it
-            from indexer import Index
-
-            Index.delete(self.path, wait_seconds=self.wait_seconds)
+            self._backend.delete(self.path, wait_seconds=self.wait_seconds)
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -433,9 +436,17 @@ class DocSearch:
 
         Raises:
             IndexNotFound: nothing has been ingested yet.
+            NotSupported: the index is in PostgreSQL, which cannot hold an adapted model yet.
         """
         from docsearch.tuning import run
 
+        if isinstance(self.path, str):
+            from docsearch.errors import NotSupported
+
+            raise NotSupported(
+                "`docsearch tune` is not available for an index in PostgreSQL yet (the adapted "
+                "model would live in the index folder); tune an embedded index instead"
+            )
         with self._write_lock:
             index = self._open(create=False)
             base = self._encoders.load(self.base_model_dir())
@@ -516,7 +527,7 @@ class DocSearch:
         manifest = index.manifest
         model = index.model
         return IndexStatus(
-            index=str(self.path.absolute()),
+            index=str(self.path if isinstance(self.path, str) else self.path.absolute()),
             documents=documents,
             sentences=sentences,
             model=model.name,

@@ -91,12 +91,24 @@ def verbosity_options(command: Any) -> Any:
     )(command)
 
 
+class IndexLocation(click.ParamType):  # type: ignore[type-arg]
+    """A folder, or the URL of a PostgreSQL database (kept as given)."""
+
+    name = "DIR|URL"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Path | str:
+        from docsearch.config import index_location
+
+        return index_location(value)
+
+
 index_option = click.option(
     "--index",
     "index_dir",
-    type=click.Path(file_okay=False, path_type=Path),
+    type=IndexLocation(),
     envvar="DOCSEARCH_INDEX",
-    help="Index directory. [default: $DOCSEARCH_INDEX, else <home>/index, where home is "
+    help="Index directory, or a PostgreSQL database: postgresql://user@host/db (needs the "
+    "[postgres] extra). [default: $DOCSEARCH_INDEX, else <home>/index, where home is "
     "$DOCSEARCH_HOME or the per-user app directory, e.g. ~/.config/docsearch]",
 )
 device_option = click.option(
@@ -116,7 +128,9 @@ model_option = click.option(
 )
 
 
-def _open(index_dir: Path | None, model_dir: Path | None = None, device: str | None = None) -> Any:
+def _open(
+    index_dir: Path | str | None, model_dir: Path | None = None, device: str | None = None
+) -> Any:
     from docsearch.api import DocSearch
 
     return DocSearch(index_dir, model=model_dir, device=device)
@@ -158,7 +172,7 @@ def cli(verbose: int, quiet: bool) -> None:
 def ingest(
     ctx: click.Context,
     paths: tuple[Path, ...],
-    index_dir: Path | None,
+    index_dir: Path | str | None,
     model_dir: Path | None,
     device: str,
     rebuild: bool,
@@ -214,7 +228,7 @@ def ingest(
 @click.option("--poll", is_flag=True, help="Poll for changes (network file systems).")
 def watch(
     paths: tuple[Path, ...],
-    index_dir: Path | None,
+    index_dir: Path | str | None,
     model_dir: Path | None,
     device: str,
     debounce: float,
@@ -269,7 +283,7 @@ def watch(
     help="Serve streamable HTTP on 127.0.0.1:PORT instead of stdio.",
 )
 def mcp(
-    index_dir: Path | None,
+    index_dir: Path | str | None,
     model_dir: Path | None,
     device: str,
     writable: bool,
@@ -316,7 +330,7 @@ def mcp(
     help="Largest request body accepted (413 beyond).",
 )
 def serve(
-    index_dir: Path | None,
+    index_dir: Path | str | None,
     model_dir: Path | None,
     device: str,
     host: str,
@@ -476,7 +490,7 @@ class _Progress:
 def query(
     text: str | None,
     queries_file: Any,
-    index_dir: Path | None,
+    index_dir: Path | str | None,
     model_dir: Path | None,
     device: str,
     k: int,
@@ -596,7 +610,7 @@ def _join_sentences(parts: list[str]) -> str:
 @click.argument("paths", nargs=-1, required=True)
 @index_option
 @verbosity_options
-def remove(paths: tuple[str, ...], index_dir: Path | None) -> None:
+def remove(paths: tuple[str, ...], index_dir: Path | str | None) -> None:
     """Remove documents from the index: by path (as shown in results), folder or glob.
 
     \b
@@ -619,7 +633,7 @@ def remove(paths: tuple[str, ...], index_dir: Path | None) -> None:
 @index_option
 @verbosity_options
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array of documents.")
-def list_documents(glob: str | None, index_dir: Path | None, as_json: bool) -> None:
+def list_documents(glob: str | None, index_dir: Path | str | None, as_json: bool) -> None:
     """List the indexed documents (optionally those under a folder or matching GLOB).
 
     Shows each document's path, type, sentences, pages (for paged documents) and when it
@@ -673,7 +687,7 @@ def list_documents(glob: str | None, index_dir: Path | None, as_json: bool) -> N
 @click.pass_context
 def tune(
     ctx: click.Context,
-    index_dir: Path | None,
+    index_dir: Path | str | None,
     minutes: float,
     teacher: bool,
     reset: bool,
@@ -751,7 +765,7 @@ class _StageProgress:
 @index_option
 @verbosity_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def status(index_dir: Path | None, as_json: bool) -> None:
+def status(index_dir: Path | str | None, as_json: bool) -> None:
     """Show what the index holds: documents, sentences, model and size on disk."""
     info = _open(index_dir).status().to_dict()
     if as_json:

@@ -41,7 +41,8 @@ class Settings:
     """Everything a user can set, with its default.
 
     Attributes:
-        index: the index directory (`$DOCSEARCH_INDEX`, else `<home>/index`).
+        index: the index directory (`$DOCSEARCH_INDEX`, else `<home>/index`), or the URL of a
+            PostgreSQL database (`postgresql://user@host/db`).
         model: directory of the encoder model; None means the model shipped in the package.
         device: `auto`, `cpu` or `cuda`.
         threads: torch intra-op threads; 0 lets torch decide.
@@ -54,7 +55,7 @@ class Settings:
             An existing index keeps the one it was built with.
     """
 
-    index: Path
+    index: Path | str  # a folder, or a PostgreSQL URL (a str; see `index_location`)
     model: Path | None = None
     device: str = "auto"
     threads: int = 0
@@ -69,7 +70,7 @@ class Settings:
         """Defaults < environment < `overrides` (None values in `overrides` are ignored)."""
         env = os.environ
         settings = cls(
-            index=Path(env["DOCSEARCH_INDEX"]).expanduser()
+            index=index_location(env["DOCSEARCH_INDEX"])
             if env.get("DOCSEARCH_INDEX")
             else default_home() / "index",
             model=Path(env["DOCSEARCH_MODEL"]).expanduser() if env.get("DOCSEARCH_MODEL") else None,
@@ -95,3 +96,10 @@ class Settings:
                 "settings); use 'auto', 'Flat' or 'IVF<nlist>,Flat' such as 'IVF1024,Flat'"
             )
         return settings
+
+
+def index_location(value: str | Path) -> Path | str:
+    """Where an index lives: a PostgreSQL URL stays a string, anything else is a folder."""
+    from indexer.postgres import is_url
+
+    return value if is_url(value) else Path(value).expanduser()

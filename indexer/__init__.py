@@ -1,4 +1,5 @@
-"""Storage engine of docsearch: sentences, their vectors and a BM25 index in one directory.
+"""Storage engine of docsearch: sentences, their vectors and a BM25 index in one directory
+(`Index`), or in a PostgreSQL database (`indexer.postgres.PgIndex`): `index_backend` picks.
 
 Exports load on first use (PEP 562), so importing `indexer.errors` or `docsearch.cli` costs
 neither faiss nor SQLAlchemy; `from indexer import Index` loads them.
@@ -40,6 +41,19 @@ _LAZY = {
 }
 
 
+def index_backend(location: object) -> Any:
+    """The index class for `location`: `PgIndex` for a PostgreSQL URL, else `Index` (a folder).
+
+    Both answer the same calls (tests/unit/indexer/test_backend_contract.py)."""
+    from indexer.postgres import is_url
+
+    if is_url(location):
+        from indexer.postgres.index import PgIndex
+
+        return PgIndex
+    return importlib.import_module("indexer.index").Index
+
+
 def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
@@ -65,4 +79,5 @@ __all__ = [
     "StorageError",
     "StoredDocument",
     "StoredSentence",
+    "index_backend",
 ]

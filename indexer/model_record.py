@@ -67,7 +67,7 @@ def write_model(store: MetadataStore, record: ModelRecord) -> None:
     store.set_meta(MODEL_KEY, record.to_json())
 
 
-def check_model(root: Path, record: ModelRecord, fingerprint: str) -> None:
+def check_model(root: Path | str, record: ModelRecord, fingerprint: str) -> None:
     """Raise ModelMismatch unless the index at `root` was built with `fingerprint`."""
     if fingerprint != record.fingerprint:
         raise ModelMismatch(

@@ -172,7 +172,7 @@ class PgIndex(StoreReads):
                 )
             index = cls(url, engine, manifest)
             if model_fingerprint is not None:
-                check_model(_Source(url), index.model, model_fingerprint)  # type: ignore[arg-type]
+                check_model(_shown(url), index.model, model_fingerprint)
         except BaseException:
             engine.dispose()
             raise

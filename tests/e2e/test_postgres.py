@@ -1,0 +1,83 @@
+"""The CLI with `--index postgresql://...`: a real PostgreSQL server with pgvector, sample_docs,
+and the same answers as the embedded index gives (tests/postgres_server.py starts the server)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner, Result
+
+from docsearch.cli import cli
+from tests.conftest import SAMPLE_DOCS
+
+QUERIES = [
+    "how does yeast make bread rise",
+    "when can boats come into port",
+    "readers never block writers in write-ahead log mode",
+    "why do tides follow the moon",
+]
+
+
+def run(*args: str, ok: bool = True) -> Result:
+    result = CliRunner().invoke(cli, list(args), catch_exceptions=not ok)
+    if ok:
+        assert result.exit_code == 0, result.stderr
+    return result
+
+
+def hits(index: str, query: str, mode: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = json.loads(
+        run("query", query, "--index", index, "--mode", mode, "-k", "5", "--json").stdout
+    )
+    return found
+
+
+@pytest.fixture
+def pg_index(postgres_url: str) -> str:
+    run("ingest", str(SAMPLE_DOCS), "--index", postgres_url)
+    return postgres_url
+
+
+@pytest.mark.parametrize("mode", ["dense", "lexical", "hybrid"])
+def test_answers_equal_the_embedded_index(pg_index: str, built_index: Path, mode: str) -> None:
+    for query in QUERIES:
+        ours, embedded = hits(pg_index, query, mode), hits(str(built_index), query, mode)
+        assert [(h["path"], h["line"], h["text"]) for h in ours] == [
+            (h["path"], h["line"], h["text"]) for h in embedded
+        ], query
+        # Vectors are float16 in PostgreSQL (halfvec): scores agree to ~1e-3.
+        assert [h["score"] for h in ours] == pytest.approx([h["score"] for h in embedded], abs=3e-3)
+
+
+def test_status_list_remove_and_an_unchanged_second_ingest(
+    pg_index: str, built_index: Path
+) -> None:
+    status = json.loads(run("status", "--index", pg_index, "--json").stdout)
+    embedded = json.loads(run("status", "--index", str(built_index), "--json").stdout)
+    assert status["index"] == sa.make_url(pg_index).render_as_string(hide_password=True)
+    assert (status["documents"], status["sentences"]) == (
+        embedded["documents"],
+        embedded["sentences"],
+    )
+    assert status["faiss_factory"] == "hnsw" and status["disk_bytes"] > 0
+    again = run("ingest", str(SAMPLE_DOCS), "--index", pg_index)
+    assert "0 added, 0 updated" in again.stderr
+    listed = json.loads(run("list", "--index", pg_index, "*/home/*", "--json").stdout)
+    assert listed and all("/home/" in d["path"] for d in listed)
+    run("remove", "--index", pg_index, str(SAMPLE_DOCS / "home"))
+    after = json.loads(run("status", "--index", pg_index, "--json").stdout)
+    assert after["documents"] == status["documents"] - len(listed)
+    assert not json.loads(run("list", "--index", pg_index, "*/home/*", "--json").stdout)
+
+
+def test_rebuild_starts_over_and_tune_says_it_is_not_available(pg_index: str) -> None:
+    run("ingest", "--rebuild", str(SAMPLE_DOCS / "science"), "--index", pg_index)
+    listed = json.loads(run("list", "--index", pg_index, "--json").stdout)
+    assert listed and all("/science/" in d["path"] for d in listed)
+    tuned = run("tune", "--index", pg_index, "--minutes", "1", ok=False)
+    assert tuned.exit_code == 1
+    assert "not available for an index in PostgreSQL" in tuned.stderr
