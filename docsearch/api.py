@@ -75,6 +75,15 @@ class DocSearch:
         return self.settings.index
 
     @property
+    def location(self) -> str:
+        """Where the index lives, for people: its absolute folder, or its URL without password."""
+        if isinstance(self.path, str):
+            import sqlalchemy as sa
+
+            return sa.make_url(self.path).render_as_string(hide_password=True)
+        return str(self.path.absolute())
+
+    @property
     def _backend(self) -> Any:
         """`indexer.Index` for a folder, `indexer.postgres.PgIndex` for a URL."""
         from indexer import index_backend
@@ -527,7 +536,7 @@ class DocSearch:
         manifest = index.manifest
         model = index.model
         return IndexStatus(
-            index=str(self.path if isinstance(self.path, str) else self.path.absolute()),
+            index=self.location,
             documents=documents,
             sentences=sentences,
             model=model.name,

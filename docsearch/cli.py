@@ -205,7 +205,7 @@ def ingest(
             f"{report.removed} removed, {_skipped_summary(report.skipped)}, "
             f"{len(report.empty)} empty, "
             f"{len(report.failed)} failed; {report.sentences} sentences in {report.seconds:.1f} s "
-            f"-> {ds.path}",
+            f"-> {ds.location}",
             err=True,
         )
     if report.failed:
@@ -250,7 +250,7 @@ def watch(
         on_batch=lambda batch: click.echo(f"watch: {batch.describe()}", err=True),
     )
     signal.signal(signal.SIGTERM, lambda *_: watcher.request_stop())
-    click.echo(f"watching {', '.join(map(str, paths))} -> {ds.path} (Ctrl-C stops)", err=True)
+    click.echo(f"watching {', '.join(map(str, paths))} -> {ds.location} (Ctrl-C stops)", err=True)
     report = watcher.start()
     for path, reason in report.failed:
         click.echo(f"failed: {path}: {reason}", err=True)
@@ -730,7 +730,7 @@ def tune(
             f"{report.seconds['total']:.0f} s: {report.sentences} sentences re-encoded"
             + ("" if reset else f", {report.steps} training steps")
             + (f", teacher on {report.teacher_sentences} sentences" if teacher else "")
-            + f" -> {ds.path}",
+            + f" -> {ds.location}",
             err=True,
         )
 

@@ -81,3 +81,11 @@ def test_rebuild_starts_over_and_tune_says_it_is_not_available(pg_index: str) ->
     tuned = run("tune", "--index", pg_index, "--minutes", "1", ok=False)
     assert tuned.exit_code == 1
     assert "not available for an index in PostgreSQL" in tuned.stderr
+
+
+def test_a_password_in_the_url_is_never_shown() -> None:
+    from docsearch import DocSearch
+
+    ds = DocSearch("postgresql://reader:s3cret@db.example:5432/docs")
+    assert ds.path == "postgresql://reader:s3cret@db.example:5432/docs"  # kept as given
+    assert "s3cret" not in ds.location and ds.location.startswith("postgresql://reader:")
