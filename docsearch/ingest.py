@@ -138,6 +138,9 @@ class Batcher:
         on_written: called with each document once it is written.
         on_encoded: called with the number of sentences just encoded, every `ENCODE_CHUNK`
             or so (a large document is encoded and written in parts, reporting each).
+        checkpoint_sentences: commit (between documents) once this many sentences are
+            written since the last commit; 1 commits every batch written. Default:
+            `CHECKPOINT_SENTENCES`.
     """
 
     def __init__(
@@ -147,8 +150,10 @@ class Batcher:
         *,
         on_written: Callable[[Document, int], None] | None = None,
         on_encoded: Callable[[int], None] | None = None,
+        checkpoint_sentences: int | None = None,
     ) -> None:
         self.writer = writer
+        self.checkpoint_sentences = checkpoint_sentences or CHECKPOINT_SENTENCES
         self.encoder = encoder
         self.on_written = on_written
         self.on_encoded = on_encoded
@@ -209,7 +214,7 @@ class Batcher:
     def _written(self, n: int) -> None:
         """Count sentences written; checkpoint (between documents) every so many."""
         self.since_checkpoint += n
-        if self.since_checkpoint >= CHECKPOINT_SENTENCES:
+        if self.since_checkpoint >= self.checkpoint_sentences:
             self.writer.checkpoint()
             self.since_checkpoint = 0
 
@@ -276,7 +281,13 @@ def ingest_paths(
                 if writer.remove_document(stored):
                     report.removed += 1
                     known.pop(stored, None)
-        batcher = Batcher(writer, encoder, on_written=count, on_encoded=on_encoded)
+        batcher = Batcher(
+            writer,
+            encoder,
+            on_written=count,
+            on_encoded=on_encoded,
+            checkpoint_sentences=getattr(index, "checkpoint_sentences", CHECKPOINT_SENTENCES),
+        )
         for done, path in enumerate(listing.files, 1):
             try:
                 document = read_file(Path(os.path.abspath(path)))

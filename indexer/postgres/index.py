@@ -80,6 +80,10 @@ def _storage_errors(what: str) -> Iterator[None]:
 class PgIndex(StoreReads):
     """An index in a PostgreSQL database (with the pgvector extension). Safe to share by threads."""
 
+    # A commit is cheap here and several writers share the work: an ingest commits after every
+    # batch it writes, so a writer killed mid-way loses only that batch.
+    checkpoint_sentences = 1
+
     def __init__(self, url: str, engine: sa.Engine, manifest: Manifest) -> None:
         """Use `PgIndex.create` or `PgIndex.open` instead."""
         self._url = url
