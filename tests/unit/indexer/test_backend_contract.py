@@ -7,6 +7,7 @@ between them; the PostgreSQL run uses a real server (tests/postgres_server.py).
 from __future__ import annotations
 
 import threading
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def vectors_for(texts: list[str]) -> np.ndarray:
     """Deterministic unit vectors, one per text (the same text, the same vector)."""
     rows = []
     for text in texts:
-        rng = np.random.default_rng(sum(map(ord, text)) * 7919 + len(text))
+        rng = np.random.default_rng(zlib.crc32(text.encode()))
         rows.append(rng.standard_normal(DIM))
     out = np.asarray(rows, dtype=np.float32)
     out /= np.linalg.norm(out, axis=1, keepdims=True)
@@ -291,6 +292,36 @@ def test_readers_and_a_writer_at_once(filled: Any) -> None:
         thread.join()
     assert not errors, errors
     assert filled.counts() == (8, 14)
+
+
+# -- PostgreSQL only ---------------------------------------------------------------------------
+
+
+def test_vectors_get_their_hnsw_index_once_a_writer_leaves_enough(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import indexer.postgres.schema
+
+    monkeypatch.setattr(indexer.postgres.schema, "HNSW_MIN_ROWS", 12)
+    backend = Backend("postgresql", postgres_url)
+    with backend.create() as index:
+        with index.writer() as writer:
+            texts = TEXTS["/docs/sqlite.txt"]
+            writer.add_document(document("/docs/sqlite.txt"), sentences(texts), vectors_for(texts))
+        assert index.faiss_structure() == ("exact (pgvector)", None)  # 4 vectors: a scan
+        with index.writer() as writer:
+            for n in range(3):
+                texts = [f"Note {n} on lighthouses, line {i}." for i in range(4)]
+                writer.add_document(document(f"/l{n}.txt"), sentences(texts), vectors_for(texts))
+        assert index.faiss_structure()[0] == "HNSW (pgvector)"  # 16 vectors: indexed
+        by_id = all_sentences(index)
+        ids = sorted(by_id)
+        found = index.nearest_sentences(vectors_for([by_id[i].text for i in ids]), 1)
+        assert [row[0][0] for row in found] == ids
+        with index.writer() as writer:  # later writes go into the index row by row
+            texts = ["A late note about fog horns."]
+            writer.add_document(document("/late.txt"), sentences(texts), vectors_for(texts))
+        assert index.nearest_sentences(vectors_for(texts), 1)[0][0][2] == pytest.approx(1, abs=2e-3)
 
 
 # -- PostgreSQL only: several writers at once ---------------------------------------------------
