@@ -204,8 +204,9 @@ def ingest(
             f"{report.added} added, {report.updated} updated, {report.unchanged} unchanged, "
             f"{report.removed} removed, {_skipped_summary(report.skipped)}, "
             f"{len(report.empty)} empty, "
-            f"{len(report.failed)} failed; {report.sentences} sentences in {report.seconds:.1f} s "
-            f"-> {ds.location}",
+            + (f"{report.shared} left to another writer, " if report.shared else "")
+            + f"{len(report.failed)} failed; {report.sentences} sentences in "
+            f"{report.seconds:.1f} s -> {ds.location}",
             err=True,
         )
     if report.failed:

@@ -40,6 +40,8 @@ class IngestReport:
             that was indexed before loses its old text (counted in `removed`).
         failed: (path, reason) for files that could not be read; the rest was still ingested.
         seconds: wall time.
+        shared: documents another writer of the same index (PostgreSQL) was writing or had
+            just written, so this one left them to it.
     """
 
     added: int = 0
@@ -51,6 +53,7 @@ class IngestReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     seconds: float = 0.0
     empty: list[str] = field(default_factory=list)
+    shared: int = 0
 
     @property
     def ok(self) -> bool:
@@ -69,6 +72,7 @@ class IngestReport:
             "empty": list(self.empty),
             "failed": [{"path": p, "reason": r} for p, r in self.failed],
             "seconds": round(self.seconds, 3),
+            "shared": self.shared,
         }
 
 
@@ -307,6 +311,10 @@ def ingest_paths(
             previous = known.get(document.path)
             if previous is not None and previous.sha256 == document.sha256:
                 report.unchanged += 1
+                continue
+            claim = getattr(writer, "claim", None)  # backends where several writers share work
+            if claim is not None and not claim(document.path, document.sha256):
+                report.shared += 1
                 continue
             batcher.add(document)
         batcher.flush()

@@ -415,6 +415,31 @@ class PgWriter:
             self._insert_vectors(self._table, ids, vectors)
         return document_id
 
+    def claim(self, path: str, sha256: str) -> bool:
+        """Take `path` for this writer before encoding it; False when another writer holds it
+        or has committed this very content since this ingest looked (two `docsearch ingest`
+        of one folder, on two machines, so split the work). The claim lasts until this
+        writer's next checkpoint commits the document (or its connection ends: a killed
+        writer's claims go with it)."""
+        self._check_open()
+        key = {"path": path}
+        taken = self._connection.execute(
+            sa.text("SELECT pg_try_advisory_lock(hashtextextended(:path, 0))"), key
+        ).scalar_one()
+        if not taken:
+            return False
+        # A new snapshot, not this transaction's: what other writers committed until now.
+        with self._index._engine.connect() as fresh:
+            stored = fresh.execute(
+                sa.text("SELECT sha256 FROM documents WHERE path = :path"), key
+            ).scalar_one_or_none()
+        if stored == sha256:
+            self._connection.execute(
+                sa.text("SELECT pg_advisory_unlock(hashtextextended(:path, 0))"), key
+            )
+            return False
+        return True
+
     def extend_document(
         self,
         document_id: int,
@@ -493,6 +518,7 @@ class PgWriter:
                 {"key": GENERATION_KEY},
             )
             self._connection.commit()
+            self._release_claims()  # the claimed documents are committed: others see them done
         if self._pending_model is not None:
             self._index._set_model(self._pending_model)
             self._pending_model = None
@@ -506,8 +532,15 @@ class PgWriter:
         """Throw away every change since the last checkpoint."""
         self._check_open()
         self._connection.rollback()
+        self._release_claims()
         self._table = str(self._store.get_meta(VECTOR_TABLE_KEY))
         self._pending_model = None
+
+    def _release_claims(self) -> None:
+        """Give up every claim (session-level locks outlive transactions and pooled
+        connections, so they are released explicitly)."""
+        self._connection.execute(sa.text("SELECT pg_advisory_unlock_all()"))
+        self._connection.commit()
 
     def close(self) -> None:
         """Drop uncommitted changes and release the connection."""
@@ -515,6 +548,7 @@ class PgWriter:
             self._closed = True
             with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._connection.rollback()
+                self._release_claims()
             self._connection.close()
 
 

@@ -106,3 +106,44 @@ def test_two_writers_one_killed_then_rerun_equal_one_uninterrupted_run(
         assert got["sentences"] == want["sentences"]
         assert got["vectors"] == want["vectors"] == len(want["sentences"])  # type: ignore[arg-type]
         assert got["passages"] == want["passages"]
+
+
+def test_two_ingests_of_one_folder_share_the_work(postgres_server: str, tmp_path: Path) -> None:
+    """Each document is encoded by exactly one of two concurrent writers (claims)."""
+    import json
+
+    env = child_env(tmp_path / "home")
+    with database(postgres_server) as shared, database(postgres_server) as alone:
+        subprocess.run(
+            docsearch_command(
+                "-q", "ingest", SAMPLE_DOCS / "home" / "cheese_making.txt", "--index", shared
+            ),
+            env=env,
+            check=True,
+        )
+        writers = [
+            subprocess.Popen(
+                docsearch_command(
+                    "ingest", SAMPLE_DOCS, "--index", shared, "--json", frequent_commits=True
+                ),
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        reports = []
+        for writer in writers:
+            out, err = writer.communicate(timeout=300)
+            assert writer.returncode == 0, err
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+        subprocess.run(
+            docsearch_command("-q", "ingest", SAMPLE_DOCS, "--index", alone), env=env, check=True
+        )
+        got, want = contents(shared), contents(alone)
+        assert got == want
+        documents = len(want["documents"])  # type: ignore[arg-type]
+        # cheese_making.txt was there before; every other document was added exactly once.
+        assert sum(r["added"] for r in reports) == documents - 1
+        assert all(r["added"] + r["unchanged"] + r["shared"] == documents for r in reports)
