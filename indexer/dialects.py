@@ -31,6 +31,7 @@ class Statements:
     sentences: sa.TextClause
     neighbours: sa.TextClause
     passages_since: sa.TextClause
+    passages_of: sa.TextClause
     sentence_texts_by_id: sa.TextClause
 
 
@@ -63,6 +64,13 @@ def _statements(ids: str, anchors: str, passage_join: str) -> Statements:
                  ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id
                 AND +s.document_id = p.document_id
                WHERE p.id > :after ORDER BY p.id, s.id"""
+        ),
+        passages_of=sa.text(
+            f"""SELECT p.id, p.document_id, p.first_sentence_id, p.last_sentence_id, s.text
+               FROM passages p {passage_join} sentences s
+                 ON s.id BETWEEN p.first_sentence_id AND p.last_sentence_id
+                AND +s.document_id = p.document_id
+               WHERE p.document_id IN ({ids}) ORDER BY p.id, s.id"""
         ),
         sentence_texts_by_id=sa.text(f"SELECT id, text FROM sentences WHERE id IN ({ids})"),
     )

@@ -7,10 +7,10 @@ once, on several machines: sentence ids come in consecutive blocks (`dialects.ta
 and writers of the same path queue on an advisory lock, so the second replaces the first's
 document instead of failing.
 
-BM25 uses the same `Postings` as the embedded backend, built from the passages table and kept
-in memory for the generation it was built at. A new generation rebuilds them whole: simple and
-exactly as good, but it costs time in proportion to the index after every commit (measured in
-benchmarks/RESULTS.md); postings kept in tables are the next step.
+BM25 uses the same `Postings` as the embedded backend, built from the passages table once per
+process and then brought up to date from a change log that every commit writes (documents
+added, passages removed, by generation), so a reader's cost after a commit is in proportion to
+what changed, not to the index.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from indexer.model_record import (
     write_model,
 )
 from indexer.postgres.schema import (
+    CHANGES_TABLE,
     EF_SEARCH_PER_K,
     MANIFEST_KEY,
     MIN_EF_SEARCH,
@@ -266,6 +267,8 @@ class PgIndex(StoreReads):
             yield MetadataStore(c)
 
     def _postings(self, store: MetadataStore) -> Postings:
+        """The BM25 postings of the store's snapshot: built once, then brought up to date
+        from the change log of the commits since (`CHANGES_TABLE`)."""
         generation = int(store.get_meta(GENERATION_KEY) or 0)
         cached = self._postings_cache
         if cached is not None and cached[0] == generation:
@@ -274,7 +277,10 @@ class PgIndex(StoreReads):
             cached = self._postings_cache
             if cached is not None and cached[0] == generation:
                 return cached[1]
-            postings = Postings.build(store.passages_since(0))
+            if cached is not None and cached[0] < generation:
+                postings = _caught_up(store, *cached, generation)
+            else:  # first read, or a snapshot older than what memory holds
+                postings = Postings.build(store.passages_since(0))
             if cached is None or cached[0] < generation:
                 self._postings_cache = (generation, postings)
             return postings
@@ -366,6 +372,9 @@ class PgWriter:
         self._store = MetadataStore(self._connection)
         self._closed = False
         self._pending_model: ModelRecord | None = None
+        # Since the last checkpoint: documents added, first sentences of passages removed.
+        self._added: list[int] = []
+        self._removed: list[int] = []
         try:
             with _storage_errors(f"cannot start writing to {index.root}"):
                 model = read_model(self._store, index.model)
@@ -410,9 +419,11 @@ class PgWriter:
                 sa.text("SELECT pg_advisory_xact_lock(hashtextextended(:path, 0))"),
                 {"path": document.path},
             )
+            self._removed += self._store.passage_firsts(document.path)
             self._store.delete_document(document.path)
             document_id, ids = self._store.add_document(document, sentences)
             self._insert_vectors(self._table, ids, vectors)
+        self._added.append(document_id)
         return document_id
 
     def claim(self, path: str, sha256: str) -> bool:
@@ -482,7 +493,11 @@ class PgWriter:
         """Remove a document with its sentences and vectors; False when no document has `path`."""
         self._check_open()
         with _storage_errors(f"cannot remove {path} from {self._index.root}"):
-            return self._store.delete_document(path) is not None
+            firsts = self._store.passage_firsts(path)
+            if self._store.delete_document(path) is None:
+                return False
+        self._removed += firsts
+        return True
 
     def sentence_texts(self, batch: int = 10_000) -> Iterator[SentenceTexts]:
         """Every sentence's id, document id and text in id order, as this writer sees them."""
@@ -510,14 +525,27 @@ class PgWriter:
         """Commit everything since the last checkpoint (one COMMIT) and bump the generation."""
         self._check_open()
         with _storage_errors(f"cannot commit to {self._index.root}"):
-            self._connection.execute(
+            # The meta row stays locked from here to COMMIT, so generations commit in order
+            # and readers at generation g see every change logged up to g.
+            generation = self._connection.execute(
                 sa.text(
                     "UPDATE meta SET value = CAST(CAST(value AS bigint) + 1 AS text) "
-                    "WHERE key = :key"
+                    "WHERE key = :key RETURNING value"
                 ),
                 {"key": GENERATION_KEY},
-            )
+            ).scalar_one()
+            changes = [{"g": int(generation), "d": d, "f": None} for d in self._added]
+            changes += [{"g": int(generation), "d": None, "f": f} for f in self._removed]
+            if changes:
+                self._connection.execute(
+                    sa.text(
+                        f"INSERT INTO {CHANGES_TABLE} (generation, added_document, removed_first)"
+                        " VALUES (:g, :d, :f)"
+                    ),
+                    changes,
+                )
             self._connection.commit()
+            self._added, self._removed = [], []
             self._release_claims()  # the claimed documents are committed: others see them done
         if self._pending_model is not None:
             self._index._set_model(self._pending_model)
@@ -533,6 +561,7 @@ class PgWriter:
         self._check_open()
         self._connection.rollback()
         self._release_claims()
+        self._added, self._removed = [], []
         self._table = str(self._store.get_meta(VECTOR_TABLE_KEY))
         self._pending_model = None
 
@@ -550,6 +579,20 @@ class PgWriter:
                 self._connection.rollback()
                 self._release_claims()
             self._connection.close()
+
+
+def _caught_up(store: MetadataStore, generation: int, postings: Postings, target: int) -> Postings:
+    """`postings` of `generation` with the changes committed up to `target` applied."""
+    rows = store.connection.execute(
+        sa.text(
+            f"SELECT added_document, removed_first FROM {CHANGES_TABLE}"
+            " WHERE generation > :after AND generation <= :upto"
+        ),
+        {"after": generation, "upto": target},
+    ).all()
+    added = sorted({int(d) for d, _ in rows if d is not None})
+    removed = np.array([int(f) for _, f in rows if f is not None], dtype=np.int64)
+    return postings.updated(store.passages_of(added) if added else [], removed)
 
 
 def _check_model(store: MetadataStore, model: ModelRecord, where: str) -> None:

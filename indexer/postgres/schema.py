@@ -33,11 +33,26 @@ MIN_EF_SEARCH = 64
 EF_SEARCH_PER_K = 2
 
 
+# What each commit changed in the passages, by generation: readers bring their in-memory BM25
+# postings up to date from it instead of rebuilding them (a document added: its passages are
+# indexed; a passage removed: its first sentence id).
+CHANGES_TABLE = "passage_changes"
+
+
 def create_tables(connection: sa.Connection, dim: int) -> str:
     """Create every table of an empty index; return the name of its vector table."""
     connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
     metadata.create_all(connection)
     connection.execute(sa.text(f"CREATE SEQUENCE IF NOT EXISTS {SENTENCE_ID_SEQUENCE}"))
+    connection.execute(
+        sa.text(
+            f"CREATE TABLE {CHANGES_TABLE} (generation bigint NOT NULL,"
+            " added_document integer, removed_first integer)"
+        )
+    )
+    connection.execute(
+        sa.text(f"CREATE INDEX {CHANGES_TABLE}_generation ON {CHANGES_TABLE} (generation)")
+    )
     return create_vector_table(connection, 1, dim)
 
 
@@ -86,7 +101,8 @@ def owned_tables(connection: sa.Connection) -> list[str]:
     names = set(sa.inspect(connection).get_table_names())
     ours = [t.name for t in metadata.sorted_tables if t.name in names]
     vector_tables = sorted(n for n in names if n.startswith("vectors_") and n[8:].isdigit())
-    return vector_tables + ours[::-1]
+    changes = [CHANGES_TABLE] if CHANGES_TABLE in names else []
+    return vector_tables + changes + ours[::-1]
 
 
 def vector_literals(vectors: Any) -> list[str]:

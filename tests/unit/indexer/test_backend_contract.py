@@ -324,6 +324,43 @@ def test_vectors_get_their_hnsw_index_once_a_writer_leaves_enough(
         assert index.nearest_sentences(vectors_for(texts), 1)[0][0][2] == pytest.approx(1, abs=2e-3)
 
 
+def test_a_reader_catches_up_with_other_writers_commits_without_rebuilding(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from indexer.lexical.postings import Postings
+    from indexer.postgres import PgIndex
+
+    queries = ["tide moon", "bread yeast", "write-ahead log", "lighthouse fog", "channel"]
+    backend = Backend("postgresql", postgres_url)
+    with backend.create() as writer_host:
+        with writer_host.writer() as writer:
+            for path, texts in TEXTS.items():
+                writer.add_document(document(path), sentences(texts), vectors_for(texts))
+        reader = PgIndex.open(postgres_url)
+        assert reader.search_passages("tide", 3)  # the reader builds its postings once
+        builds: list[int] = []
+        original = Postings.build.__func__  # type: ignore[attr-defined]
+        monkeypatch.setattr(
+            Postings, "build", classmethod(lambda cls, p: builds.append(1) or original(cls, p))
+        )
+        with writer_host.writer() as writer:  # one commit: a removal, a replacement, an addition
+            writer.remove_document("/notes/bread.md")
+            texts = ["The harbour master keeps the tide tables and the fog log."]
+            writer.add_document(document("/notes/tides.txt"), sentences(texts), vectors_for(texts))
+        with writer_host.writer() as writer:  # and a second commit
+            texts = ["Lighthouse keepers sound the fog horn when the channel closes."]
+            writer.add_document(document("/lighthouse.txt"), sentences(texts), vectors_for(texts))
+        caught_up = {q: reader.search_passages(q, 5) for q in queries}
+        assert builds == [], "the reader rebuilt its postings instead of applying the changes"
+        with PgIndex.open(postgres_url) as fresh:
+            rebuilt = {q: fresh.search_passages(q, 5) for q in queries}
+        assert builds == [1]
+        assert caught_up == rebuilt
+        assert not reader.search_passages("bread yeast", 5)
+        assert reader.search_passages("lighthouse", 1)
+        reader.close()
+
+
 # -- PostgreSQL only: several writers at once ---------------------------------------------------
 
 
