@@ -40,6 +40,7 @@ from indexer.model_record import (
 )
 from indexer.postgres.schema import (
     CHANGES_TABLE,
+    EF_SEARCH_KEY,
     EF_SEARCH_PER_K,
     MANIFEST_KEY,
     MIN_EF_SEARCH,
@@ -304,9 +305,9 @@ class PgIndex(StoreReads):
             table = store.get_meta(VECTOR_TABLE_KEY)
             _check_model(store, self._model, self.root)
             c = store.connection
-            c.execute(
-                sa.text(f"SET LOCAL hnsw.ef_search = {max(MIN_EF_SEARCH, EF_SEARCH_PER_K * k)}")
-            )
+            tuned = int(store.get_meta(EF_SEARCH_KEY) or MIN_EF_SEARCH)
+            ef_search = max(tuned, EF_SEARCH_PER_K * k)
+            c.execute(sa.text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
             if allowed is not None:
                 c.execute(sa.text("SET LOCAL hnsw.iterative_scan = strict_order"))
             where = (
@@ -326,12 +327,12 @@ class PgIndex(StoreReads):
         return out
 
     def faiss_structure(self) -> tuple[str, int | None]:
-        """The vector search: ("HNSW (pgvector)", the least ef_search a search uses), or
+        """The vector search: ("HNSW (pgvector)", the tuned ef_search, the least a search uses), or
         ("exact (pgvector)", None) while the table is too small to need an index."""
         with self._reading() as store:
             table = str(store.get_meta(VECTOR_TABLE_KEY))
             if has_hnsw(store.connection, table):
-                return "HNSW (pgvector)", MIN_EF_SEARCH
+                return "HNSW (pgvector)", int(store.get_meta(EF_SEARCH_KEY) or MIN_EF_SEARCH)
         return "exact (pgvector)", None
 
     def disk_bytes(self) -> int:

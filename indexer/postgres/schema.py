@@ -15,12 +15,15 @@ advice too: load first, then index). Later writes go into the index row by row.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import sqlalchemy as sa
 
 from indexer.dialects import SENTENCE_ID_SEQUENCE
 from indexer.schema import metadata
+
+log = logging.getLogger(__name__)
 
 VECTOR_TABLE_KEY = "vector_table"
 MANIFEST_KEY = "manifest"
@@ -31,6 +34,13 @@ HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
 MIN_EF_SEARCH = 64
 EF_SEARCH_PER_K = 2
+# Like the embedded IVF's nprobe, ef_search is tuned when the HNSW index is built: the first of
+# these whose recall@10 against an exact scan reaches TARGET_RECALL on stored vectors as
+# queries (kept in meta, read by every search).
+EF_SEARCH_KEY = "ef_search"
+EF_SEARCH_STEPS = (64, 96, 128, 192, 256, 384, 512, 768, 1000)
+TARGET_RECALL = 0.96
+TUNE_QUERIES = 200
 
 
 # What each commit changed in the passages, by generation: readers bring their in-memory BM25
@@ -93,7 +103,52 @@ def ensure_hnsw(connection: sa.Connection, table: str) -> bool:
             f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
         )
     )
+    ef_search, recall = tune_ef_search(connection, table)
+    connection.execute(
+        sa.text(
+            "INSERT INTO meta (key, value) VALUES (:k, :v) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+        ),
+        {"k": EF_SEARCH_KEY, "v": str(ef_search)},
+    )
+    log.info(
+        "HNSW index of %s: ef_search %d, recall@10 %.3f on stored vectors", table, ef_search, recall
+    )
     return True
+
+
+def tune_ef_search(connection: sa.Connection, table: str, k: int = 10) -> tuple[int, float]:
+    """The least of `EF_SEARCH_STEPS` whose recall@k against an exact scan reaches
+    `TARGET_RECALL` for `TUNE_QUERIES` stored vectors as queries (each query's own id left
+    out), and that recall."""
+    sample = connection.execute(
+        sa.text(
+            f"SELECT sentence_id, CAST(embedding AS text) FROM {table}"
+            " ORDER BY hashint4(sentence_id) LIMIT :n"
+        ),
+        {"n": TUNE_QUERIES},
+    ).all()
+    search = sa.text(
+        f"SELECT sentence_id FROM {table} ORDER BY embedding <#> CAST(:q AS halfvec) LIMIT :k"
+    )
+
+    def top(query: str, own: int) -> set[int]:
+        rows = connection.execute(search, {"q": query, "k": k + 1}).scalars().all()
+        return {int(i) for i in rows if i != own}
+
+    connection.execute(sa.text("SET LOCAL enable_indexscan = off"))  # a scan: exact
+    exact = [top(q, own) for own, q in sample]
+    connection.execute(sa.text("SET LOCAL enable_indexscan = on"))
+    recall = 0.0
+    for ef_search in EF_SEARCH_STEPS:
+        connection.execute(sa.text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
+        found = [top(q, own) for own, q in sample]
+        recall = sum(len(f & e) for f, e in zip(found, exact, strict=True)) / max(
+            1, sum(len(e) for e in exact)
+        )
+        if recall >= TARGET_RECALL:
+            break
+    return ef_search, recall
 
 
 def owned_tables(connection: sa.Connection) -> list[str]:

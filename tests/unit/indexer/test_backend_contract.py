@@ -313,7 +313,9 @@ def test_vectors_get_their_hnsw_index_once_a_writer_leaves_enough(
             for n in range(3):
                 texts = [f"Note {n} on lighthouses, line {i}." for i in range(4)]
                 writer.add_document(document(f"/l{n}.txt"), sentences(texts), vectors_for(texts))
-        assert index.faiss_structure()[0] == "HNSW (pgvector)"  # 16 vectors: indexed
+        structure, ef_search = index.faiss_structure()
+        assert structure == "HNSW (pgvector)"  # 16 vectors: indexed
+        assert ef_search in indexer.postgres.schema.EF_SEARCH_STEPS  # tuned when it was built
         by_id = all_sentences(index)
         ids = sorted(by_id)
         found = index.nearest_sentences(vectors_for([by_id[i].text for i in ids]), 1)
@@ -359,6 +361,28 @@ def test_a_reader_catches_up_with_other_writers_commits_without_rebuilding(
         assert not reader.search_passages("bread yeast", 5)
         assert reader.search_passages("lighthouse", 1)
         reader.close()
+
+
+def test_ef_search_is_the_first_step_that_reaches_the_recall_target(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlalchemy as sa
+
+    from indexer.postgres import schema
+
+    monkeypatch.setattr(schema, "HNSW_MIN_ROWS", 1)
+    with Backend("postgresql", postgres_url).create() as index:
+        with index.writer() as writer:
+            for path, texts in TEXTS.items():
+                writer.add_document(document(path), sentences(texts), vectors_for(texts))
+        engine = sa.create_engine(postgres_url)
+        with engine.begin() as c:
+            monkeypatch.setattr(schema, "TARGET_RECALL", 0.0)
+            assert schema.tune_ef_search(c, "vectors_1")[0] == schema.EF_SEARCH_STEPS[0]
+            monkeypatch.setattr(schema, "TARGET_RECALL", 1.01)  # never reached: the last step
+            ef_search, recall = schema.tune_ef_search(c, "vectors_1")
+            assert ef_search == schema.EF_SEARCH_STEPS[-1] and recall == pytest.approx(1.0)
+        engine.dispose()
 
 
 # -- PostgreSQL only: several writers at once ---------------------------------------------------
