@@ -122,7 +122,7 @@ def training_step_check(texts: list[str], devices: list[str]) -> dict[str, Any]:
         loss = PairLoss()(vectors[: len(anchors)], vectors[len(anchors) :])
         loss.backward()
         optimiser.step()
-        out[f"loss_{device}"] = float(loss)
+        out[f"loss_{device}"] = float(loss.detach())
         after[device] = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     if len(devices) == 2:
         out["max_parameter_difference"] = max(
