@@ -514,16 +514,8 @@ class DocSearch:
         stored = select([d.path for d in index.documents()], path)
         if len(stored) != 1:
             return None
-        found = index.filter(path_glob=_glob_escape(stored[0]))
-        if found is None:
-            return None
-        rows = index.sentences(found[1]).values()
-        chosen = sorted(
-            (s for s in rows if page is None or s.page == page), key=lambda s: s.ordinal
-        )
-        if not chosen:
-            return None
-        return " ".join(s.text for s in chosen[:max_sentences])
+        texts = index.page_texts(stored[0], page, max_sentences)
+        return " ".join(texts) if texts else None
 
     def status(self) -> IndexStatus:
         """Counts, model and size of the index.
@@ -579,8 +571,3 @@ class DocSearch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _glob_escape(path: str) -> str:
-    """A GLOB pattern that matches exactly `path` (wildcards put in brackets)."""
-    return "".join(f"[{ch}]" if ch in "*?[" else ch for ch in path)

@@ -268,6 +268,19 @@ class MetadataStore:
         rows = self.connection.execute(self._sql.passages_of, {"ids": _id_json(document_ids)})
         yield from _passage_texts(rows)
 
+    def page_texts(self, path: str, page: int | None, limit: int) -> list[str]:
+        """The first `limit` sentences of a page of the document at `path` (of the whole
+        document when `page` is None), in reading order; [] when there are none."""
+        query = (
+            sa.select(sentences.c.text)
+            .join(documents, documents.c.id == sentences.c.document_id)
+            .where(documents.c.path == path)
+        )
+        if page is not None:
+            query = query.where(sentences.c.page == page)
+        rows = self.connection.execute(query.order_by(sentences.c.ordinal).limit(limit))
+        return [str(row[0]) for row in rows]
+
     def passage_firsts(self, path: str) -> list[int]:
         """The first sentence id of each passage of the document at `path` (none if absent)."""
         rows = self.connection.execute(_PASSAGE_FIRSTS, {"path": path})

@@ -111,6 +111,12 @@ class StoreReads(abc.ABC):
         with self._reading() as store:
             return store.get_document(path)
 
+    def page_texts(self, path: str, page: int | None = None, limit: int = 200) -> list[str]:
+        """The first `limit` sentences of one page of a document (all pages when `page` is
+        None), in reading order; [] when the document or page is not stored."""
+        with self._reading() as store:
+            return store.page_texts(path, page, limit)
+
     def documents(self) -> list[StoredDocument]:
         """Return every document, sorted by path."""
         with self._reading() as store:

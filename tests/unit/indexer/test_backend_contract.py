@@ -208,6 +208,22 @@ def test_contexts_are_the_neighbouring_sentences(filled: Any) -> None:
     assert after == TEXTS["/docs/sqlite.txt"][2:4]
 
 
+def test_a_page_reads_back_in_order_and_bounded(backend: Backend) -> None:
+    texts = [f"Slide {page}, point {i}." for page in (1, 2) for i in range(3)]
+    records = [
+        SentenceRecord(t, 10 * i, 10 * i + len(t), i % 3 + 1, page=i // 3 + 1)
+        for i, t in enumerate(texts)
+    ]
+    with backend.create() as index:
+        with index.writer() as writer:
+            writer.add_document(document("/deck.pptx"), records, vectors_for(texts))
+        assert index.page_texts("/deck.pptx", 2) == texts[3:]
+        assert index.page_texts("/deck.pptx", 1, limit=2) == texts[:2]
+        assert index.page_texts("/deck.pptx") == texts
+        assert index.page_texts("/deck.pptx", 3) == []
+        assert index.page_texts("/other.pptx") == []
+
+
 def test_removal_and_replacement_leave_no_trace(filled: Any) -> None:
     old_bread = vectors_for(TEXTS["/notes/bread.md"])
     with filled.writer() as writer:
