@@ -45,6 +45,7 @@ from indexer.postgres.schema import (
     MANIFEST_KEY,
     MIN_EF_SEARCH,
     VECTOR_TABLE_KEY,
+    create_changes_table,
     create_tables,
     create_vector_table,
     ensure_hnsw,
@@ -175,6 +176,9 @@ class PgIndex(StoreReads):
                         f"no docsearch index in {_shown(url)}; run `docsearch ingest` to build one"
                     )
                 manifest = Manifest.from_json(text, source=_Source(url))  # type: ignore[arg-type]
+                if not sa.inspect(c).has_table(CHANGES_TABLE):  # made by an earlier docsearch
+                    create_changes_table(c)
+                    c.commit()
                 manifest = with_model(
                     manifest, read_model(MetadataStore(c), manifest_model(manifest))
                 )

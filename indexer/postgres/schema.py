@@ -54,16 +54,23 @@ def create_tables(connection: sa.Connection, dim: int) -> str:
     connection.execute(sa.text("CREATE EXTENSION IF NOT EXISTS vector"))
     metadata.create_all(connection)
     connection.execute(sa.text(f"CREATE SEQUENCE IF NOT EXISTS {SENTENCE_ID_SEQUENCE}"))
+    create_changes_table(connection)
+    return create_vector_table(connection, 1, dim)
+
+
+def create_changes_table(connection: sa.Connection) -> None:
+    """Create the change log (also for an index made before it existed)."""
     connection.execute(
         sa.text(
-            f"CREATE TABLE {CHANGES_TABLE} (generation bigint NOT NULL,"
+            f"CREATE TABLE IF NOT EXISTS {CHANGES_TABLE} (generation bigint NOT NULL,"
             " added_document integer, removed_first integer)"
         )
     )
     connection.execute(
-        sa.text(f"CREATE INDEX {CHANGES_TABLE}_generation ON {CHANGES_TABLE} (generation)")
+        sa.text(
+            f"CREATE INDEX IF NOT EXISTS {CHANGES_TABLE}_generation ON {CHANGES_TABLE} (generation)"
+        )
     )
-    return create_vector_table(connection, 1, dim)
 
 
 def create_vector_table(connection: sa.Connection, number: int, dim: int) -> str:

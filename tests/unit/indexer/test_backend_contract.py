@@ -401,6 +401,25 @@ def test_ef_search_is_the_first_step_that_reaches_the_recall_target(
         engine.dispose()
 
 
+def test_an_index_made_before_the_change_log_gets_it_when_opened(postgres_url: str) -> None:
+    import sqlalchemy as sa
+
+    from indexer.postgres import PgIndex
+
+    Backend("postgresql", postgres_url).create().close()
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as c:
+        c.execute(sa.text("DROP TABLE passage_changes"))
+    with PgIndex.open(postgres_url) as index:
+        with index.writer() as writer:
+            texts = TEXTS["/notes/bread.md"]
+            writer.add_document(document("/notes/bread.md"), sentences(texts), vectors_for(texts))
+        assert index.search_passages("yeast", 1)
+    with engine.connect() as c:
+        assert sa.inspect(c).has_table("passage_changes")
+    engine.dispose()
+
+
 # -- PostgreSQL only: several writers at once ---------------------------------------------------
 
 
