@@ -373,7 +373,9 @@ class PgWriter:
     def __init__(self, index: PgIndex) -> None:
         self._index = index
         self._dim = index.manifest.dim
-        self._connection = index._engine.connect()
+        self._connection = index._engine.connect().execution_options(
+            isolation_level="READ COMMITTED"  # `claim` relies on seeing others' commits
+        )
         self._store = MetadataStore(self._connection)
         self._closed = False
         self._pending_model: ModelRecord | None = None
@@ -444,11 +446,11 @@ class PgWriter:
         ).scalar_one()
         if not taken:
             return False
-        # A new snapshot, not this transaction's: what other writers committed until now.
-        with self._index._engine.connect() as fresh:
-            stored = fresh.execute(
-                sa.text("SELECT sha256 FROM documents WHERE path = :path"), key
-            ).scalar_one_or_none()
+        # The writer's transaction is READ COMMITTED (PostgreSQL's default): this statement
+        # sees what other writers have committed until now.
+        stored = self._connection.execute(
+            sa.text("SELECT sha256 FROM documents WHERE path = :path"), key
+        ).scalar_one_or_none()
         if stored == sha256:
             self._connection.execute(
                 sa.text("SELECT pg_advisory_unlock(hashtextextended(:path, 0))"), key
