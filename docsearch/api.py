@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from docsearch.config import Settings, index_location
 from docsearch.encoders import Encoders
+from docsearch.errors import DocsearchError
 from docsearch.hits import Hit
 from docsearch.ingest import Batcher, IngestReport, ingest_paths
 from docsearch.search import Filters, check_mode, clean_query, search
@@ -42,6 +43,8 @@ class DocSearch:
         device: `auto`, `cpu` or `cuda`.
         settings: full settings; `index`, `model` and `device` override its fields.
         wait_seconds: how long a write waits for another process's write to finish.
+        read_index: for an index in PostgreSQL, a read replica's URL for searches and other
+            reads (default: `$DOCSEARCH_READ_INDEX`); writes still go to `index`.
     """
 
     def __init__(
@@ -52,14 +55,21 @@ class DocSearch:
         device: str | None = None,
         settings: Settings | None = None,
         wait_seconds: float = 30.0,
+        read_index: str | None = None,
     ) -> None:
         base = settings or Settings.load()
         overrides: dict[str, Any] = {
+            "read_index": read_index,
             "index": index_location(index) if index is not None else None,
             "model": Path(model) if model is not None else None,
             "device": device,
         }
         self.settings = replace(base, **{k: v for k, v in overrides.items() if v is not None})
+        if self.settings.read_index is not None and not isinstance(self.settings.index, str):
+            raise DocsearchError(
+                "a read replica (DOCSEARCH_READ_INDEX) is for an index in PostgreSQL; this "
+                f"index is the folder {self.settings.index}. Unset DOCSEARCH_READ_INDEX"
+            )
         self.wait_seconds = wait_seconds
         self._encoders = Encoders(self.settings)
         self._index: Index | None = None
@@ -141,14 +151,19 @@ class DocSearch:
                             wait_seconds=self.wait_seconds,
                         )
                     except IndexExists:  # another process created it since we looked
-                        self._index = Index.open(self.path)
+                        self._index = Index.open(self.path, **self._open_options())
                 else:
-                    self._index = Index.open(self.path)
+                    self._index = Index.open(self.path, **self._open_options())
             if create:
                 from indexer.model_record import check_model
 
                 check_model(self.path, self._index.model, self.encoder.fingerprint)
             return self._index
+
+    def _open_options(self) -> dict[str, Any]:
+        """What opening this index takes besides its location: a read replica's URL."""
+        replica = self.settings.read_index
+        return {} if replica is None else {"read_url": replica}
 
     def _reopen(self) -> None:
         """Forget the index and its models (another process switched the index's model)."""

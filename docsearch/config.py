@@ -53,6 +53,8 @@ class Settings:
         faiss_factory: FAISS structure of a new index (`$DOCSEARCH_FAISS`): `auto` (exact
             search while small, IVF once large), `Flat` (always exact) or e.g. `IVF1024,Flat`.
             An existing index keeps the one it was built with.
+        read_index: for an index in PostgreSQL, the URL of a read replica that searches and
+            other reads use (`$DOCSEARCH_READ_INDEX`); writes still go to `index`.
     """
 
     index: Path | str  # a folder, or a PostgreSQL URL (a str; see `index_location`)
@@ -64,6 +66,7 @@ class Settings:
     context: int = 1
     per_document: int = 3
     faiss_factory: str = "auto"
+    read_index: str | None = None
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -77,6 +80,7 @@ class Settings:
             device=env.get("DOCSEARCH_DEVICE") or "auto",
             threads=_whole_number("DOCSEARCH_THREADS", env.get("DOCSEARCH_THREADS") or "0"),
             faiss_factory=env.get("DOCSEARCH_FAISS") or "auto",
+            read_index=env.get("DOCSEARCH_READ_INDEX") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         settings = replace(settings, **given)

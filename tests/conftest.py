@@ -32,7 +32,13 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own DOCSEARCH_HOME and no inherited index/model settings."""
     home = tmp_path / "home"
     monkeypatch.setenv("DOCSEARCH_HOME", str(home))
-    for name in ("DOCSEARCH_INDEX", "DOCSEARCH_MODEL", "DOCSEARCH_DEVICE", "DOCSEARCH_THREADS"):
+    for name in (
+        "DOCSEARCH_INDEX",
+        "DOCSEARCH_READ_INDEX",
+        "DOCSEARCH_MODEL",
+        "DOCSEARCH_DEVICE",
+        "DOCSEARCH_THREADS",
+    ):
         monkeypatch.delenv(name, raising=False)
     random.seed(0)
     np.random.seed(0)

