@@ -78,8 +78,9 @@ class Manifest:
         return json.dumps(dataclasses.asdict(self), indent=2) + "\n"
 
     @classmethod
-    def from_json(cls, text: str, *, source: Path) -> Manifest:
-        """Parse manifest JSON; `source` names the file in error messages.
+    def from_json(cls, text: str, *, source: Path | str) -> Manifest:
+        """Parse manifest JSON; `source` names where it came from in error messages: the
+        manifest file, or the URL of a database (`indexer.postgres`).
 
         Raises:
             FormatMismatch: the manifest has another `format_version`.
@@ -94,7 +95,8 @@ class Manifest:
         version = raw.get("format_version")
         if version not in READABLE_FORMATS:
             raise FormatMismatch(
-                f"index at {source.parent} has on-disk format version {version!r}; this version "
+                f"index at {source.parent if isinstance(source, Path) else source} has on-disk "
+                f"format version {version!r}; this version "
                 f"of docsearch reads formats {' and '.join(map(str, READABLE_FORMATS))}; "
                 f"{REBUILD_HINT}"
             )

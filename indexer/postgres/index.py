@@ -186,7 +186,7 @@ class PgIndex(StoreReads):
                     raise IndexNotFound(
                         f"no docsearch index in {_shown(url)}; run `docsearch ingest` to build one"
                     )
-                manifest = Manifest.from_json(text, source=_Source(url))  # type: ignore[arg-type]
+                manifest = Manifest.from_json(text, source=_shown(url))
                 if not sa.inspect(c).has_table(CHANGES_TABLE):  # made by an earlier docsearch
                     create_changes_table(c)
                     c.commit()
@@ -634,16 +634,3 @@ def _manifest_text(connection: sa.Connection) -> str | None:
 def _shown(url: str) -> str:
     """The URL without its password, for messages."""
     return sa.make_url(url).render_as_string(hide_password=True)
-
-
-class _Source:
-    """Stands in for a path in messages that name where an index lives."""
-
-    def __init__(self, url: str) -> None:
-        self.url = _shown(url)
-
-    def __str__(self) -> str:
-        return self.url
-
-    def __truediv__(self, other: str) -> str:
-        return f"{self.url} ({other})"

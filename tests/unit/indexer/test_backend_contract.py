@@ -420,6 +420,31 @@ def test_an_index_made_before_the_change_log_gets_it_when_opened(postgres_url: s
     engine.dispose()
 
 
+def test_an_index_of_another_format_says_so_and_where(postgres_url: str) -> None:
+    import json
+
+    import sqlalchemy as sa
+
+    from indexer import FormatMismatch
+    from indexer.postgres import PgIndex
+
+    Backend("postgresql", postgres_url).create().close()
+    engine = sa.create_engine(postgres_url)
+    with engine.begin() as c:
+        manifest = json.loads(
+            c.execute(sa.text("SELECT value FROM meta WHERE key = 'manifest'")).scalar_one()
+        )
+        manifest["format_version"] = 99
+        c.execute(
+            sa.text("UPDATE meta SET value = :v WHERE key = 'manifest'"),
+            {"v": json.dumps(manifest)},
+        )
+    engine.dispose()
+    with pytest.raises(FormatMismatch, match="format version 99") as raised:
+        PgIndex.open(postgres_url)
+    assert sa.make_url(postgres_url).database in str(raised.value)
+
+
 # -- PostgreSQL only: several writers at once ---------------------------------------------------
 
 
