@@ -275,10 +275,6 @@ class Index(StoreReads):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError(f"the index at {self.root} is closed")
-
     @contextlib.contextmanager
     def _reading(self) -> Iterator[MetadataStore]:
         """A store on a fresh connection: everything read through it is one snapshot."""

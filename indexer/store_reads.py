@@ -21,6 +21,17 @@ from indexer.vectors import IdArray, VectorArray, check_k
 class StoreReads(abc.ABC):
     """Keyword, metadata and vector reads, each in one snapshot of the backend."""
 
+    _closed: bool
+
+    @property
+    @abc.abstractmethod
+    def root(self) -> object:
+        """Where the index lives (a folder, or a database URL without its password)."""
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"the index at {self.root} is closed")
+
     @abc.abstractmethod
     def _reading(self) -> contextlib.AbstractContextManager[MetadataStore]:
         """A store on a fresh connection: everything read through it is one snapshot."""

@@ -269,10 +269,6 @@ class PgIndex(StoreReads):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError(f"the index at {self.root} is closed")
-
     @contextlib.contextmanager
     def _reading(self) -> Iterator[MetadataStore]:
         self._check_open()
