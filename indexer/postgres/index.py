@@ -31,6 +31,7 @@ from indexer.errors import IndexExists, IndexNotFound, ModelChanged, StorageErro
 from indexer.layout import FORMAT_VERSION, Manifest
 from indexer.lexical.postings import Postings
 from indexer.model_record import (
+    MODEL_KEY,
     ModelRecord,
     check_model,
     manifest_model,
@@ -61,17 +62,21 @@ from indexer.vectors import IdArray, VectorArray, check_vectors
 log = logging.getLogger(__name__)
 
 GENERATION_KEY = "generation"
+_SEARCH_META = sa.text(
+    f"SELECT key, value FROM meta WHERE key IN ('{VECTOR_TABLE_KEY}', '{MODEL_KEY}', "
+    f"'{EF_SEARCH_KEY}')"
+)
 FACTORY = "hnsw"
 # Advisory lock keys: creating/deleting an index, and one per document path being written.
 _SCHEMA_LOCK = 0x64736368  # "dsch"
 
 
-def engine_for(url: str) -> sa.Engine:
+def engine_for(url: str, **options: Any) -> sa.Engine:
     """An engine for `url`, with psycopg (3) as the driver whatever the URL names."""
     parsed = sa.make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
-    return sa.create_engine(parsed, pool_pre_ping=True)
+    return sa.create_engine(parsed, pool_pre_ping=True, **options)
 
 
 @contextlib.contextmanager
@@ -95,8 +100,10 @@ class PgIndex(StoreReads):
         """Use `PgIndex.create` or `PgIndex.open` instead."""
         self._url = url
         self._engine = engine
-        # Searches and other reads may go to a read replica; writes always go to `url`.
-        self._read_engine = engine_for(read_url) if read_url else engine
+        # Reads have an engine of their own, whose connections are REPEATABLE READ from the
+        # start (one snapshot per read, no SET and reset per checkout), and which may point
+        # at a read replica; writes always go to `url`.
+        self._read_engine = engine_for(read_url or url, isolation_level="REPEATABLE READ")
         self._manifest = manifest
         self._model = manifest_model(manifest)
         self._postings_cache: tuple[int, Postings] | None = None
@@ -274,7 +281,7 @@ class PgIndex(StoreReads):
         self._check_open()
         with (
             _storage_errors(f"cannot read {self.root}"),
-            self._read_engine.connect().execution_options(isolation_level="REPEATABLE READ") as c,
+            self._read_engine.connect() as c,
         ):
             yield MetadataStore(c)
 
@@ -313,10 +320,16 @@ class PgIndex(StoreReads):
         allowed = None if allowed_ids is None else [int(i) for i in allowed_ids]
         out: list[list[tuple[int, int, float]]] = []
         with self._reading() as store:
-            table = store.get_meta(VECTOR_TABLE_KEY)
-            _check_model(store, self._model, self.root)
             c = store.connection
-            tuned = int(store.get_meta(EF_SEARCH_KEY) or MIN_EF_SEARCH)
+            # One round trip for what a vector search needs to know of the snapshot.
+            meta: dict[str, str] = {str(k): str(v) for k, v in c.execute(_SEARCH_META)}
+            table = meta[VECTOR_TABLE_KEY]
+            if ModelRecord.from_json(meta[MODEL_KEY]).fingerprint != self._model.fingerprint:
+                raise ModelChanged(
+                    f"the index at {self.root} was switched to another model since it was "
+                    "opened (by `docsearch tune`?); open it again"
+                )
+            tuned = int(meta.get(EF_SEARCH_KEY) or MIN_EF_SEARCH)
             ef_search = max(tuned, EF_SEARCH_PER_K * k)
             c.execute(sa.text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
             if allowed is not None:
@@ -608,14 +621,6 @@ def _caught_up(store: MetadataStore, generation: int, postings: Postings, target
     added = sorted({int(d) for d, _ in rows if d is not None})
     removed = np.array([int(f) for _, f in rows if f is not None], dtype=np.int64)
     return postings.updated(store.passages_of(added) if added else [], removed)
-
-
-def _check_model(store: MetadataStore, model: ModelRecord, where: str) -> None:
-    if read_model(store, model).fingerprint != model.fingerprint:
-        raise ModelChanged(
-            f"the index at {where} was switched to another model since it was opened "
-            "(by `docsearch tune`?); open it again"
-        )
 
 
 def _manifest_text(connection: sa.Connection) -> str | None:
