@@ -14,7 +14,6 @@ import datetime
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from types import TracebackType
 
 import numpy as np
 import sqlalchemy as sa
@@ -336,17 +335,6 @@ class Index(StoreReads):
         self._closed = True
         self._snapshots.forget()
         self._engine.dispose()
-
-    def __enter__(self) -> Index:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 def _refuse_foreign(layout: IndexLayout, action: str) -> None:

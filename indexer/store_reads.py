@@ -10,12 +10,15 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections.abc import Iterator, Sequence
+from typing import TypeVar
 
 from indexer import lexical
 from indexer.lexical.postings import Postings
 from indexer.records import StoredDocument, StoredSentence
 from indexer.store import MetadataStore, SentenceTexts
 from indexer.vectors import IdArray, VectorArray, check_k
+
+_Reads = TypeVar("_Reads", bound="StoreReads")
 
 
 class StoreReads(abc.ABC):
@@ -31,6 +34,16 @@ class StoreReads(abc.ABC):
     def _check_open(self) -> None:
         if self._closed:
             raise RuntimeError(f"the index at {self.root} is closed")
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections and what is held in memory; the object is unusable after."""
+
+    def __enter__(self: _Reads) -> _Reads:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     @abc.abstractmethod
     def _reading(self) -> contextlib.AbstractContextManager[MetadataStore]:

@@ -21,7 +21,6 @@ import datetime
 import logging
 import threading
 from collections.abc import Iterator, Sequence
-from types import TracebackType
 from typing import Any
 
 import numpy as np
@@ -375,17 +374,6 @@ class PgIndex(StoreReads):
         self._postings_cache = None
         self._engine.dispose()
         self._read_engine.dispose()
-
-    def __enter__(self) -> PgIndex:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class PgWriter:
