@@ -6,11 +6,20 @@
 Prepared for a session that is lent a GPU (the `device` tool), where it is the first thing to
 run: the CUDA path has never run. It needs torch, numpy and sentencepiece (all in the device
 image) and this checkout; the ingest check also needs faiss-cpu, SQLAlchemy and pypdf, which the
-image lacks: carry them as wheels (see /work/.library/device/README.md: `pip download ...
---python-version 3.12 -d .whl faiss-cpu==1.15.1 sqlalchemy==2.1.9 pypdf==...`); without them
-that check is reported as skipped and the rest still runs. One command, well inside 10 minutes:
+image lacks: carry them as wheels (23.5 MB; the checkout is ~25 MB, the limit 64 MiB). Here,
+once (tried: all three download from the local index):
 
-    python3 benchmarks/gpu_check.py --out $OUT/gpu_check.json
+    echo /.whl/ >> .git/info/exclude
+    python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 \
+        --implementation cp --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 \
+        --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl \
+        faiss-cpu==1.15.1 sqlalchemy==2.1.9 pypdf==7.1.1
+
+Then one `run` with `carry: [".whl"]`, well inside 10 minutes (without the wheels the ingest
+check reports itself skipped and the rest still runs):
+
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl &&
+    PYTHONPATH=/tmp/site python3 benchmarks/gpu_check.py --out $OUT/gpu_check.json
 
 1. **Vectors**: the shipped model encodes sample_docs' sentences (split as ingest splits them)
    on the CPU and on CUDA: the largest |difference| and the lowest cosine between the two.
