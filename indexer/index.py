@@ -10,7 +10,6 @@ search them at once; writing goes through `Index.writer()` (see `indexer.writer`
 from __future__ import annotations
 
 import contextlib
-import datetime
 import logging
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -28,7 +27,7 @@ from indexer.errors import (
 )
 from indexer.faiss_index import FaissIndex
 from indexer.generation import GENERATION_KEY
-from indexer.layout import FORMAT_VERSION, REBUILD_HINT, IndexLayout, Manifest, WriteLock
+from indexer.layout import REBUILD_HINT, IndexLayout, Manifest, WriteLock
 from indexer.lexical.postings import Postings
 from indexer.model_record import (
     ModelRecord,
@@ -116,18 +115,13 @@ class Index(StoreReads):
                     "`docsearch ingest --rebuild ...` to replace it"
                 )
             layout.delete_index()  # what an interrupted creation left (no manifest yet)
-            manifest = Manifest(
-                format_version=FORMAT_VERSION,
+            manifest = Manifest.new(
                 model_name=model_name,
                 model_fingerprint=model_fingerprint,
                 tokenizer_version=tokenizer_version,
                 dim=dim,
                 faiss_factory=faiss_factory,
-                documents=0,
-                sentences=0,
                 docsearch_version=docsearch_version,
-                built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-                generation=0,
             )
             engine = make_engine(layout.database)
             try:

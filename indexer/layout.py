@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import errno
 import json
 import logging
@@ -72,6 +73,32 @@ class Manifest:
     # Where an adapted model lives inside the index ("" for none) and the model it came from.
     model_dir: str = ""
     base_model_fingerprint: str = ""
+
+    @classmethod
+    def new(
+        cls,
+        *,
+        model_name: str,
+        model_fingerprint: str,
+        tokenizer_version: str,
+        dim: int,
+        faiss_factory: str,
+        docsearch_version: str,
+    ) -> Manifest:
+        """The manifest of an index created now, empty, at generation 0."""
+        return cls(
+            format_version=FORMAT_VERSION,
+            model_name=model_name,
+            model_fingerprint=model_fingerprint,
+            tokenizer_version=tokenizer_version,
+            dim=dim,
+            faiss_factory=faiss_factory,
+            documents=0,
+            sentences=0,
+            docsearch_version=docsearch_version,
+            built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            generation=0,
+        )
 
     def to_json(self) -> str:
         """Serialise as pretty-printed JSON (keys in field order)."""

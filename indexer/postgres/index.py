@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import datetime
 import logging
 import threading
 from collections.abc import Iterator, Sequence
@@ -27,7 +26,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from indexer.errors import IndexExists, IndexNotFound, ModelChanged, StorageError
-from indexer.layout import FORMAT_VERSION, Manifest
+from indexer.layout import Manifest
 from indexer.lexical.postings import Postings
 from indexer.model_record import (
     MODEL_KEY,
@@ -137,18 +136,13 @@ class PgIndex(StoreReads):
         if isinstance(dim, bool) or not isinstance(dim, int) or dim < 1:
             raise ValueError(f"dim must be a positive integer, got {dim!r}")
         engine = engine_for(url)
-        manifest = Manifest(
-            format_version=FORMAT_VERSION,
+        manifest = Manifest.new(
             model_name=model_name,
             model_fingerprint=model_fingerprint,
             tokenizer_version=tokenizer_version,
             dim=dim,
             faiss_factory=FACTORY,
-            documents=0,
-            sentences=0,
             docsearch_version=docsearch_version,
-            built_at=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-            generation=0,
         )
         try:
             with _storage_errors(f"cannot create an index at {_shown(url)}"), engine.begin() as c:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 import zlib
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -286,27 +287,22 @@ def test_a_model_switch_replaces_every_vector_and_the_record(filled: Any) -> Non
 
 
 def test_readers_and_a_writer_at_once(filled: Any) -> None:
-    errors: list[BaseException] = []
     query = vectors_for([TEXTS["/notes/tides.txt"][0]])
 
     def read() -> None:
-        try:
-            for _ in range(10):
-                assert filled.nearest_sentences(query, 1)[0][0][2] == pytest.approx(1.0, abs=2e-3)
-                assert filled.search_passages("tide", 1)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        for _ in range(10):
+            assert filled.nearest_sentences(query, 1)[0][0][2] == pytest.approx(1.0, abs=2e-3)
+            assert filled.search_passages("tide", 1)
 
-    threads = [threading.Thread(target=read) for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    with filled.writer() as writer:
-        for n in range(5):
-            texts = [f"Extra note {n} about lighthouses."]
-            writer.add_document(document(f"/extra/{n}.txt"), sentences(texts), vectors_for(texts))
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    with ThreadPoolExecutor(3) as pool:
+        readers = [pool.submit(read) for _ in range(3)]
+        with filled.writer() as writer:
+            for n in range(5):
+                texts = [f"Extra note {n} about lighthouses."]
+                path = f"/extra/{n}.txt"
+                writer.add_document(document(path), sentences(texts), vectors_for(texts))
+        for reader in readers:
+            reader.result()  # raises what a reader raised
     assert filled.counts() == (8, 14)
 
 
@@ -455,25 +451,17 @@ def test_two_hosts_write_at_once_without_interleaving_ids(postgres_url: str) -> 
     Backend("postgresql", postgres_url).create().close()
     hosts = [PgIndex.open(postgres_url) for _ in range(2)]
     barrier = threading.Barrier(2)
-    errors: list[BaseException] = []
 
     def ingest(host: int) -> None:
-        try:
-            with hosts[host].writer() as writer:
-                barrier.wait()
-                for n in range(6):
-                    texts = [f"Host {host} document {n} sentence {i}." for i in range(7)]
-                    path = f"/h{host}/{n}.txt"
-                    writer.add_document(document(path), sentences(texts), vectors_for(texts))
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        with hosts[host].writer() as writer:
+            barrier.wait()
+            for n in range(6):
+                texts = [f"Host {host} document {n} sentence {i}." for i in range(7)]
+                path = f"/h{host}/{n}.txt"
+                writer.add_document(document(path), sentences(texts), vectors_for(texts))
 
-    threads = [threading.Thread(target=ingest, args=(h,)) for h in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(ingest, range(2)))  # raises what a writer raised
     with PgIndex.open(postgres_url) as index:
         assert index.counts() == (12, 84)
         by_document: dict[int, list[int]] = {}
@@ -491,22 +479,14 @@ def test_two_writers_of_one_path_leave_one_document(postgres_url: str) -> None:
 
     Backend("postgresql", postgres_url).create().close()
     hosts = [PgIndex.open(postgres_url) for _ in range(2)]
-    errors: list[BaseException] = []
 
     def ingest(host: int) -> None:
-        try:
-            with hosts[host].writer() as writer:
-                texts = [f"Version from host {host}, sentence {i}." for i in range(3)]
-                writer.add_document(document("/shared.txt"), sentences(texts), vectors_for(texts))
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
+        with hosts[host].writer() as writer:
+            texts = [f"Version from host {host}, sentence {i}." for i in range(3)]
+            writer.add_document(document("/shared.txt"), sentences(texts), vectors_for(texts))
 
-    threads = [threading.Thread(target=ingest, args=(h,)) for h in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(ingest, range(2)))  # raises what a writer raised
     with PgIndex.open(postgres_url) as index:
         assert index.counts() == (1, 3)
         texts = {s.text for s in all_sentences(index).values()}
