@@ -39,10 +39,10 @@ from indexer.model_record import (
 )
 from indexer.schema import create_tables, make_engine
 from indexer.snapshot import Snapshots
-from indexer.store import MetadataStore
+from indexer.store import MetadataStore, storage_errors
 from indexer.store_reads import StoreReads
 from indexer.vectors import IdArray, VectorArray, check_vectors
-from indexer.writer import IndexWriter, storage_errors
+from indexer.writer import IndexWriter
 
 log = logging.getLogger(__name__)
 

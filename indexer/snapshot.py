@@ -24,8 +24,7 @@ from indexer.generation import load_postings, load_vectors, read_generation
 from indexer.layout import REBUILD_HINT, IndexLayout
 from indexer.lexical.postings import Postings
 from indexer.model_record import ModelRecord, read_model
-from indexer.store import MetadataStore
-from indexer.writer import storage_errors
+from indexer.store import MetadataStore, storage_errors
 
 log = logging.getLogger(__name__)
 

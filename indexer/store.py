@@ -9,6 +9,7 @@ few statements that differ come from `indexer.dialects`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,6 +20,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from indexer import dialects, lexical
+from indexer.errors import StorageError
 from indexer.lexical.postings import PassageText
 from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
 from indexer.schema import documents, meta, sentences
@@ -73,6 +75,18 @@ class SentenceTexts:
     ids: IdArray
     document_ids: IdArray
     texts: list[str]
+
+
+@contextlib.contextmanager
+def storage_errors(
+    what: str, hint: str = "check free disk space and permissions"
+) -> Iterator[None]:
+    """Turn database operational failures (disk full, I/O error, locked, server gone) into
+    StorageError: `what` failed, the database's words, and `hint` (what to check)."""
+    try:
+        yield
+    except sa.exc.OperationalError as exc:
+        raise StorageError(f"{what}: {exc.orig}; {hint}") from exc
 
 
 class MetadataStore:

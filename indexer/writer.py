@@ -27,19 +27,10 @@ from indexer.migrate import drop_fts
 from indexer.model_record import ModelRecord, manifest_model, read_model, with_model, write_model
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import BEGIN_OPTION
-from indexer.store import MetadataStore, SentenceTexts
+from indexer.store import MetadataStore, SentenceTexts, storage_errors
 from indexer.vectors import IdArray, VectorArray, check_vectors
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def storage_errors(what: str) -> Iterator[None]:
-    """Turn SQLite operational failures (disk full, I/O error, locked) into StorageError."""
-    try:
-        yield
-    except sa.exc.OperationalError as exc:
-        raise StorageError(f"{what}: {exc.orig}; check free disk space and permissions") from exc
 
 
 class IndexWriter:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-from indexer.errors import IndexExists, IndexNotFound, ModelChanged, StorageError
+from indexer.errors import IndexExists, IndexNotFound, ModelChanged
 from indexer.layout import Manifest
 from indexer.lexical.postings import Postings
 from indexer.model_record import (
@@ -53,7 +53,7 @@ from indexer.postgres.schema import (
     vector_literals,
 )
 from indexer.records import DocumentRecord, SentenceRecord
-from indexer.store import MetadataStore, SentenceTexts
+from indexer.store import MetadataStore, SentenceTexts, storage_errors
 from indexer.store_reads import StoreReads
 from indexer.vectors import IdArray, VectorArray, check_vectors
 
@@ -77,12 +77,8 @@ def engine_for(url: str, **options: Any) -> sa.Engine:
     return sa.create_engine(parsed, pool_pre_ping=True, **options)
 
 
-@contextlib.contextmanager
-def _storage_errors(what: str) -> Iterator[None]:
-    try:
-        yield
-    except sa.exc.OperationalError as exc:
-        raise StorageError(f"{what}: {exc.orig}") from exc
+def _storage_errors(what: str) -> contextlib.AbstractContextManager[None]:
+    return storage_errors(what, "check that the server is up and the URL, user and password")
 
 
 class PgIndex(StoreReads):
