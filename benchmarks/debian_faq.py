@@ -11,6 +11,10 @@ used here):
 - `git-doc` (Debian bookworm, 2.39.5): the questions of `gitfaq.txt` (`Question?::` items);
   each answer is a file of its own; the other files of the package (HTML and text versions
   of every manual page and guide; `gitfaq.*` left out) are the distractors.
+- `zsh-doc` (Debian bookworm, 5.9; added in session 9 because 20-27 questions cannot tell a
+  fusion rule within 0.005 from another): the question-shaped headings (those holding a
+  "?") of the Z-Shell FAQ's six HTML chapters; each answer (the section under its heading,
+  heading removed) is a file of its own; the manual's other HTML pages are the distractors.
 
 The packages are fetched with `apt-get download sqlite3-doc git-doc` and unpacked with
 `dpkg-deb -x` into ~/.cache/docsearch/debian (`$DOCSEARCH_BENCH_CACHE/../debian`), never into the
@@ -37,7 +41,11 @@ from machine import CACHE, machine_info
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 DEBIAN = CACHE.parent / "debian"
-PACKAGES = {"sqlite3-doc": "usr/share/doc/sqlite3", "git-doc": "usr/share/doc/git-doc"}
+PACKAGES = {
+    "sqlite3-doc": "usr/share/doc/sqlite3",
+    "git-doc": "usr/share/doc/git-doc",
+    "zsh-doc": "usr/share/doc/zsh-common/html",
+}
 SUPPORTED = {".txt", ".md", ".rst", ".html", ".htm", ".pdf"}
 
 
@@ -82,12 +90,32 @@ def git_faq(faq: Path) -> list[tuple[str, str, str]]:
     return items
 
 
+def zsh_faq(folder: Path) -> list[tuple[str, str, str]]:
+    """(id, question, answer HTML) of each question-shaped `<h2>` section of FAQ01-06.html."""
+    items = []
+    for chapter in sorted(folder.glob("FAQ0*.html")):
+        text = chapter.read_text(encoding="utf-8", errors="replace")
+        text = text.rsplit("<hr>\n<ul>", 1)[0]  # the chapter's navigation links follow
+        parts = re.split(r"<h2 >(.*?)</h2>", text, flags=re.S)
+        for heading, body in zip(parts[1::2], parts[2::2], strict=True):
+            title = " ".join(html.unescape(re.sub(r"<[^>]+>", "", heading)).split())
+            number, _, question = title.partition(": ")
+            if "?" not in question:
+                continue
+            answer = re.sub(r'<a name="[^"]*"></a>', "", body)
+            items.append((number, question, f"<html><body>{answer}</body></html>"))
+    return items
+
+
 def build(package: str) -> tuple[Path, dict[str, str]]:
     """The folder to ingest (answers + distractors) and query -> answer file stem."""
     source = unpacked(package)
     folder = CACHE / f"debian_{package}"
     if package == "sqlite3-doc":
         faq_files, items, suffix = {"faq.html"}, sqlite_faq(source / "faq.html"), ".html"
+    elif package == "zsh-doc":
+        items, suffix = zsh_faq(source), ".html"
+        faq_files = {p.name for p in source.glob("*FAQ*.html")}
     else:
         faq_files, items = {"gitfaq.html", "gitfaq.txt"}, git_faq(source / "gitfaq.txt")
         suffix = ".txt"

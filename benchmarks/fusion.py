@@ -13,7 +13,8 @@ Development sets (never used in training; see docsearch/training/data.py DEV_ROW
 - Cranfield (added in session 6): 225 engineering questions -> 1,400 abstracts, graded
   judgements; the questions paraphrase the abstracts, so the words often differ.
 - Debian FAQs (added in session 6, `debian_faq.py`): sqlite3-doc's 27 and git-doc's 20 FAQ
-  questions -> the file holding their answer among all the package's files.
+  questions -> the file holding their answer among all the package's files; zsh-doc's 55
+  (session 9).
 SciFact test is reported beside them for information only; the choice is made on dev
 (`choose`, `holds`).
 
@@ -29,6 +30,7 @@ import gzip
 import json
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -51,6 +53,7 @@ DEV_NAMES = (
     "cranfield",
     "debian_sqlite3-doc",
     "debian_git-doc",
+    "debian_zsh-doc",
 )
 CALIBRATED_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
@@ -82,7 +85,7 @@ def dev_sets() -> dict[
         queries = {str(i): _query(rows[i][query_key], name) for i in dev}
         qrels = {str(i): {str(i): 1} for i in dev}
         sets[name] = (docs, queries, qrels)
-    for package in ("sqlite3-doc", "git-doc"):  # folders of real files (debian_faq.py)
+    for package in debian_faq.PACKAGES:  # folders of real files (debian_faq.py)
         folder, answers = debian_faq.build(package)
         qids = {f"q{i}": question for i, question in enumerate(answers)}
         sets[f"debian_{package}"] = (
@@ -119,7 +122,7 @@ def candidates(
     from docsearch.encoder import Encoder
 
     fingerprint = Encoder.load(model, device="cpu").fingerprint
-    path = CACHE / f"fusion_candidates_{name}_{fingerprint}.pkl"
+    path = CACHE / f"fusion_candidates_{name}_{fingerprint}_v2.pkl"
     if cached and path.exists():
         return pickle.loads(path.read_bytes())
     out = _fresh_candidates(name, docs, queries, model)
@@ -148,9 +151,20 @@ def _fresh_candidates(name: str, docs: dict[str, str], queries: dict[str, str], 
         # are unchanged by the scale).
         ceiling = index.lexical_ceiling(queries[q]) or 1.0
         lexical = [(i, s / ceiling) for i, s in index.search_lexical(queries[q], FETCH)]
-        out[q] = (dense, lexical, index.sentences([i for i, _ in dense] + [i for i, _ in lexical]))
+        found = index.sentences([i for i, _ in dense] + [i for i, _ in lexical])
+        # Only what the rules read, in plain objects: a pickle of the engine's own classes
+        # stops loading when they change (the `__slots__` of session 8 broke the v1 cache).
+        out[q] = (dense, lexical, {i: Where(s.path, s.document_id) for i, s in found.items()})
     ds.close()
     return out
+
+
+@dataclass(frozen=True)
+class Where:
+    """What the fusion rules need of a candidate sentence."""
+
+    path: str
+    document_id: int
 
 
 def _documents(ranking, sentences) -> list[str]:

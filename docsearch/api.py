@@ -115,8 +115,9 @@ class DocSearch:
         with self._lock:
             if self._index is None and self._backend.exists(self.path):
                 self._open(create=False)
-            if self._index is not None and self._index.model.directory:
-                return self._index.root / self._index.model.directory
+            adapted = None if self._index is None else self._index.adapted_model_dir()
+            if adapted is not None:
+                return adapted
         return self.base_model_dir()
 
     def base_model_dir(self) -> Path:
@@ -460,17 +461,9 @@ class DocSearch:
 
         Raises:
             IndexNotFound: nothing has been ingested yet.
-            NotSupported: the index is in PostgreSQL, which cannot hold an adapted model yet.
         """
         from docsearch.tuning import run
 
-        if isinstance(self.path, str):
-            from docsearch.errors import NotSupported
-
-            raise NotSupported(
-                "`docsearch tune` is not available for an index in PostgreSQL yet (the adapted "
-                "model would live in the index folder); tune an embedded index instead"
-            )
         with self._write_lock:
             index = self._open(create=False)
             base = self._encoders.load(self.base_model_dir())

@@ -36,7 +36,3 @@ class ModelNotFound(DocsearchError):
 
 class EmptyQuery(DocsearchError):
     """The query holds no searchable text."""
-
-
-class NotSupported(DocsearchError):
-    """The index's backend cannot do this (yet); the message says what to use instead."""

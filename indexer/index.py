@@ -222,6 +222,11 @@ class Index(StoreReads):
         return self._layout.root
 
     @property
+    def model_home(self) -> Path:
+        """Adapted models live in the index directory itself."""
+        return self._layout.root
+
+    @property
     def manifest(self) -> Manifest:
         """The manifest as of opening or this object's last checkpoint (`counts()` is live)."""
         return self._manifest

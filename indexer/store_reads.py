@@ -10,10 +10,12 @@ from __future__ import annotations
 import abc
 import contextlib
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import TypeVar
 
 from indexer import lexical
 from indexer.lexical.postings import Postings
+from indexer.model_record import ModelRecord
 from indexer.records import StoredDocument, StoredSentence
 from indexer.store import MetadataStore, SentenceTexts
 from indexer.vectors import IdArray, VectorArray, check_k
@@ -30,6 +32,23 @@ class StoreReads(abc.ABC):
     @abc.abstractmethod
     def root(self) -> object:
         """Where the index lives (a folder, or a database URL without its password)."""
+
+    @property
+    @abc.abstractmethod
+    def model(self) -> ModelRecord:
+        """The model whose vectors this object searches."""
+
+    @property
+    @abc.abstractmethod
+    def model_home(self) -> Path:
+        """The local folder under which the index's adapted models live (`models/<fingerprint>`:
+        the `directory` of its `ModelRecord`): the index folder itself, or a local copy."""
+
+    def adapted_model_dir(self) -> Path | None:
+        """The local folder of the index's own adapted model (after `docsearch tune`), or None
+        when it uses a shipped or configured model."""
+        directory = self.model.directory
+        return self.model_home / directory if directory else None
 
     def _check_open(self) -> None:
         if self._closed:

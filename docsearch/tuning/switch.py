@@ -1,6 +1,7 @@
 """Switch an index to another model: store the model in the index, re-encode, commit atomically.
 
-An adapted model lives in `<index>/models/<fingerprint>/`. The switch re-encodes every sentence
+An adapted model lives in `<index>/models/<fingerprint>/` (for an index in PostgreSQL, in the
+database, with a local copy under the index's `model_home`). The switch re-encodes every sentence
 while holding the index's write lock and commits the new vectors together with the new model
 record (`IndexWriter.replace_model`): a process killed before that commit leaves the old model
 serving the old vectors, and at worst an unused model folder that the next switch deletes.
@@ -63,9 +64,9 @@ def switch_model(
     Args:
         index: the index to switch.
         encoder: the new model.
-        record_for: called with the index directory while the write lock is held (so no other
-            switch deletes what it stores); stores the model if it belongs in the index and
-            returns its record.
+        record_for: called with the index's `model_home` while the write lock is held (so no
+            other switch deletes what it stores); stores the model there if it belongs in the
+            index and returns its record (the index's writer keeps it with the vectors).
         wait_seconds: how long to wait for another writer.
         progress: called with (sentences done, total).
 
@@ -74,7 +75,7 @@ def switch_model(
     """
     total = index.counts()[1]
     with index.writer(wait_seconds=wait_seconds) as writer:
-        record = record_for(index.root)
+        record = record_for(index.model_home)
         ids: list[np.ndarray] = []
         vectors: list[np.ndarray] = []
         done = 0
@@ -88,7 +89,7 @@ def switch_model(
         all_vectors = np.concatenate(vectors) if vectors else np.empty((0, encoder.dim), np.float32)
         writer.replace_model(record, all_ids, np.ascontiguousarray(all_vectors))
         writer.checkpoint()
-        remove_unused_models(index.root, keep=record.directory)
+        remove_unused_models(index.model_home, keep=record.directory)
     return record
 
 

@@ -20,12 +20,13 @@ import dataclasses
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
 
-from indexer.errors import IndexExists, IndexNotFound, ModelChanged
+from indexer.errors import IndexCorrupt, IndexExists, IndexNotFound, ModelChanged
 from indexer.layout import Manifest
 from indexer.lexical.postings import Postings
 from indexer.model_record import (
@@ -37,6 +38,8 @@ from indexer.model_record import (
     with_model,
     write_model,
 )
+from indexer.postgres import models
+from indexer.postgres.models import MODELS_TABLE, create_models_table
 from indexer.postgres.schema import (
     CHANGES_TABLE,
     EF_SEARCH_KEY,
@@ -183,8 +186,9 @@ class PgIndex(StoreReads):
                         f"no docsearch index in {_shown(url)}; run `docsearch ingest` to build one"
                     )
                 manifest = Manifest.from_json(text, source=_shown(url))
-                if not sa.inspect(c).has_table(CHANGES_TABLE):  # made by an earlier docsearch
+                if not sa.inspect(c).has_table(MODELS_TABLE):  # made by an earlier docsearch
                     create_changes_table(c)
+                    create_models_table(c)
                     c.commit()
                 manifest = with_model(
                     manifest, read_model(MetadataStore(c), manifest_model(manifest))
@@ -232,6 +236,29 @@ class PgIndex(StoreReads):
     def root(self) -> str:
         """Where the index lives: its URL (with any password left out)."""
         return _shown(self._url)
+
+    @property
+    def model_home(self) -> Path:
+        """This host's copy of the index's adapted models (`indexer.postgres.models`)."""
+        return models.local_home(self.root)
+
+    def adapted_model_dir(self) -> Path | None:
+        """The local folder of the index's adapted model, unpacked from the database the first
+        time this host needs it.
+
+        Raises:
+            IndexCorrupt: the index names a model that the database does not hold.
+        """
+        local = super().adapted_model_dir()
+        if local is None or local.is_dir():
+            return local
+        with _storage_errors(f"cannot read the model of {self.root}"), self._engine.connect() as c:
+            if not models.fetch(c, self.model.directory, local):
+                raise IndexCorrupt(
+                    f"the index at {self.root} uses model {self.model.directory}, which it does "
+                    "not hold; run `docsearch tune --reset` to go back to the base model"
+                )
+        return local
 
     @property
     def manifest(self) -> Manifest:
@@ -525,6 +552,7 @@ class PgWriter:
         self._connection.execute(sa.text(f"DROP TABLE {old}"))
         self._store.set_meta(VECTOR_TABLE_KEY, self._table)
         write_model(self._store, model)
+        models.store(self._connection, model.directory, self._index.model_home)
         self._pending_model = model
 
     def checkpoint(self) -> None:

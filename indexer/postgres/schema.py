@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from indexer.dialects import SENTENCE_ID_SEQUENCE
+from indexer.postgres.models import MODELS_TABLE, create_models_table
 from indexer.schema import metadata
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,7 @@ def create_tables(connection: sa.Connection, dim: int) -> str:
     metadata.create_all(connection)
     connection.execute(sa.text(f"CREATE SEQUENCE IF NOT EXISTS {SENTENCE_ID_SEQUENCE}"))
     create_changes_table(connection)
+    create_models_table(connection)
     return create_vector_table(connection, 1, dim)
 
 
@@ -163,8 +165,8 @@ def owned_tables(connection: sa.Connection) -> list[str]:
     names = set(sa.inspect(connection).get_table_names())
     ours = [t.name for t in metadata.sorted_tables if t.name in names]
     vector_tables = sorted(n for n in names if n.startswith("vectors_") and n[8:].isdigit())
-    changes = [CHANGES_TABLE] if CHANGES_TABLE in names else []
-    return vector_tables + changes + ours[::-1]
+    extra = [t for t in (CHANGES_TABLE, MODELS_TABLE) if t in names]
+    return vector_tables + extra + ours[::-1]
 
 
 def vector_literals(vectors: Any) -> list[str]:

@@ -74,13 +74,55 @@ def test_status_list_remove_and_an_unchanged_second_ingest(
     assert not json.loads(run("list", "--index", pg_index, "*/home/*", "--json").stdout)
 
 
-def test_rebuild_starts_over_and_tune_says_it_is_not_available(pg_index: str) -> None:
+def test_rebuild_starts_over(pg_index: str) -> None:
     run("ingest", "--rebuild", str(SAMPLE_DOCS / "science"), "--index", pg_index)
     listed = json.loads(run("list", "--index", pg_index, "--json").stdout)
     assert listed and all("/science/" in d["path"] for d in listed)
-    tuned = run("tune", "--index", pg_index, "--minutes", "1", ok=False)
-    assert tuned.exit_code == 1
-    assert "not available for an index in PostgreSQL" in tuned.stderr
+
+
+def test_a_tuned_model_lives_in_the_database_and_reaches_every_host(
+    postgres_url: str, tiny_model_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from docsearch import DocSearch
+    from docsearch.model_config import fingerprint
+    from docsearch.tuning.trainer import TuneConfig
+
+    def on(host: str) -> None:  # each host keeps its local copies in a cache of its own
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / host))
+
+    first = DocSearch(postgres_url, model=tiny_model_dir, device="cpu")
+    assert first.ingest([SAMPLE_DOCS / "science"]).ok
+    on("second")
+    reader = DocSearch(postgres_url, model=tiny_model_dir, device="cpu")  # opened before the tune
+    query = "how do volcanoes form"
+    assert reader.search(query, mode="dense")
+    on("first")
+    report = first.tune(minutes=0.2, config=TuneConfig(max_steps=3, lr=1e-2, warmup_steps=1))
+    assert report.switched and report.fingerprint != fingerprint(tiny_model_dir)
+
+    on("second")
+    # The second host follows the switch at its next search, as a reader of any switch does.
+    assert not (tmp_path / "second" / "docsearch").exists()
+    found = reader.search(query, mode="dense", k=3)
+    status = reader.status()
+    assert status.adapted and status.model_fingerprint == report.fingerprint
+    model_dir = Path(status.model_dir)
+    assert model_dir.is_relative_to(tmp_path / "second")  # unpacked from the database
+    assert fingerprint(model_dir) == report.fingerprint
+    assert status.tune_validation == report.validation
+    on("first")
+    assert [(h.path, h.line) for h in first.search(query, mode="dense", k=3)] == [
+        (h.path, h.line) for h in found
+    ]
+
+    first.tune(reset=True)
+    engine = sa.create_engine(postgres_url)
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM models")).scalar_one() == 0
+    engine.dispose()
+    on("second")
+    assert reader.search(query, mode="dense")
+    assert reader.status().adapted is False
 
 
 def test_a_password_in_the_url_is_never_shown() -> None:

@@ -286,6 +286,35 @@ def test_a_model_switch_replaces_every_vector_and_the_record(filled: Any) -> Non
     assert found[0][0] == ids[0] and found[0][2] == pytest.approx(1.0, abs=2e-3)
 
 
+def test_an_adapted_model_is_kept_with_the_index_and_found_by_another_opener(
+    backend: Backend, filled: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = filled.model_home / "models" / "fp-2"
+    folder.mkdir(parents=True)
+    (folder / "weights.bin").write_bytes(bytes(range(256)) * 64)
+    (folder / "config.json").write_text('{"dim": 8}')
+    by_id = all_sentences(filled)
+    ids = np.array(sorted(by_id), dtype=np.int64)
+    with filled.writer() as writer:
+        writer.replace_model(
+            ModelRecord("adapted", "fp-2", "models/fp-2"),
+            ids,
+            vectors_for([by_id[i].text for i in ids]),
+        )
+    assert filled.adapted_model_dir() == folder
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "another-host"))
+    with backend.open() as other:
+        copy = other.adapted_model_dir()
+        assert copy is not None and copy.name == "fp-2"
+        assert sorted(p.name for p in copy.iterdir()) == ["config.json", "weights.bin"]
+        assert (copy / "weights.bin").read_bytes() == bytes(range(256)) * 64
+        with other.writer() as writer:  # back to a model that is not the index's own
+            writer.replace_model(
+                ModelRecord("base", "fp-1"), ids, vectors_for([by_id[i].text for i in ids])
+            )
+        assert other.adapted_model_dir() is None
+
+
 def test_readers_and_a_writer_at_once(filled: Any) -> None:
     query = vectors_for([TEXTS["/notes/tides.txt"][0]])
 
@@ -406,13 +435,14 @@ def test_an_index_made_before_the_change_log_gets_it_when_opened(postgres_url: s
     engine = sa.create_engine(postgres_url)
     with engine.begin() as c:
         c.execute(sa.text("DROP TABLE passage_changes"))
+        c.execute(sa.text("DROP TABLE models"))
     with PgIndex.open(postgres_url) as index:
         with index.writer() as writer:
             texts = TEXTS["/notes/bread.md"]
             writer.add_document(document("/notes/bread.md"), sentences(texts), vectors_for(texts))
         assert index.search_passages("yeast", 1)
     with engine.connect() as c:
-        assert sa.inspect(c).has_table("passage_changes")
+        assert sa.inspect(c).has_table("passage_changes") and sa.inspect(c).has_table("models")
     engine.dispose()
 
 
