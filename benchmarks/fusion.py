@@ -212,6 +212,57 @@ def calibrated(dense_weight: float) -> Callable:
     return fuse
 
 
+def by_strength(strong_weight: float, weak_weight: float) -> Callable:
+    """The engine's fusion with a weight per query: `weak_weight` when the query's best lexical
+    score is under `docsearch.fusion.WEAK_MATCH` of its ceiling, else `strong_weight`."""
+    from docsearch.fusion import WEAK_MATCH
+    from docsearch.fusion import fuse as engine_fuse
+
+    def fuse(dense, lexical, sentences):
+        document_of = {i: s.document_id for i, s in sentences.items()}
+        weak = max((score for _, score in lexical), default=0.0) < WEAK_MATCH
+        weight = weak_weight if weak else strong_weight
+        return _documents(engine_fuse(dense, lexical, document_of, weight), sentences)
+
+    return fuse
+
+
+def weak_match_table(all_candidates: dict, qrels_of: dict) -> dict[str, float]:
+    """Mean nDCG@10 of each calibrated weight over the weak-match queries of every dev set,
+    pooled (no one set has enough of them): the data the weak-match weight is chosen on."""
+    from quality import ndcg_at_k
+
+    from docsearch.fusion import WEAK_MATCH
+
+    compared = {f"cal_w{w}": calibrated(w) for w in CALIBRATED_WEIGHTS}
+    compared.update(dense=rules()["dense"], lexical=rules()["lexical"])
+    scores: dict[str, list[float]] = {}
+    for name in DEV_NAMES:
+        for q, (dense, lexical, sentences) in all_candidates[name].items():
+            if max((score for _, score in lexical), default=0.0) >= WEAK_MATCH:
+                continue
+            fused = {f"cal_w{w}": calibrated(w) for w in CALIBRATED_WEIGHTS}
+            for rule, fuse in {
+                **fused,
+                "dense": rules()["dense"],
+                "lexical": rules()["lexical"],
+            }.items():
+                ranking = fuse(dense, lexical, sentences)[:10]
+                scores.setdefault(rule, []).append(ndcg_at_k(ranking, qrels_of[name][q], 10))
+    table = {rule: round(float(np.mean(v)), 4) for rule, v in scores.items()}
+    table["queries"] = len(next(iter(scores.values()), []))
+    return table
+
+
+def choose_weak(weak: dict[str, float]) -> str:
+    """The weak-match weight: the best pooled mean; ties within 0.002 go to the weight nearest
+    0.5, as in `choose`."""
+    rules = [r for r in weak if r.startswith("cal_")]
+    best = max(weak[r] for r in rules)
+    tied = [r for r in rules if weak[r] >= best - 0.002]
+    return min(tied, key=lambda r: abs(float(r.split("_w")[1]) - 0.5))
+
+
 PartScores = Callable[[dict[int, tuple[int, float]]], dict[int, float]]
 
 
@@ -311,6 +362,13 @@ def choose(table: dict[str, dict[str, float]]) -> str:
     return min(tied, key=lambda r: abs(float(r.split("_w")[1]) - 0.5))
 
 
+def _with_means(table: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    for scores in table.values():
+        if all(n in scores for n in DEV_NAMES):
+            scores["dev_mean"] = round(float(np.mean([scores[n] for n in DEV_NAMES])), 4)
+    return table
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -322,16 +380,32 @@ def main() -> None:
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     table: dict[str, dict[str, float]] = {}
+    every, qrels_of = {}, {}
     for name, (docs, queries, qrels) in dev_sets().items():
-        cands = candidates(name, docs, queries, args.model, args.cached)
+        every[name] = candidates(name, docs, queries, args.model, args.cached)
+        qrels_of[name] = qrels
         for rule, fuse in rules().items():
-            rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in cands.items()}
+            rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in every[name].items()}
             table.setdefault(rule, {})[name] = round(mean_ndcg(rankings, qrels), 4)
         print(name, {r: v[name] for r, v in table.items()}, flush=True)
-    for scores in table.values():
-        scores["dev_mean"] = round(float(np.mean([scores[n] for n in DEV_NAMES])), 4)
-    chosen = choose(table)
-    table["chosen"] = {"rule": chosen, "holds": holds(table, chosen)}  # type: ignore[dict-item]
+    # Two steps: one weight for every query (`choose`), then the weight of the queries whose
+    # keyword match is weak, on those queries alone (`choose_weak`).
+    strong = choose(_with_means(table))
+    weak = weak_match_table(every, qrels_of)
+    weak_rule = choose_weak(weak)
+    chosen = f"strength_w{strong.split('_w')[1]}_{weak_rule.split('_w')[1]}"
+    fuse = by_strength(float(strong.split("_w")[1]), float(weak_rule.split("_w")[1]))
+    for name in every:
+        rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in every[name].items()}
+        table.setdefault(chosen, {})[name] = round(mean_ndcg(rankings, qrels_of[name]), 4)
+    table = _with_means(table)
+    table["weak_match"] = weak
+    table["chosen"] = {  # type: ignore[assignment]
+        "single_weight": strong,
+        "single_weight_holds": holds(table, strong),
+        "rule": chosen,
+        "holds": holds(table, chosen),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "fusion.json").write_text(json.dumps(table, indent=2) + "\n")
     print(json.dumps(table, indent=2))

@@ -15,12 +15,23 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from indexer.lexical import PassageHit
 
-# Weight of the dense part in hybrid mode (the lexical one gets 1 - DENSE_WEIGHT); chosen on
-# development sets of both kinds (words shared; words paraphrased: Cranfield and two Debian
-# FAQs) by benchmarks/fusion.py for the shipped model: 0.3 for v4 with calibrated fusion
-# (session 6; no weight meets issue 14's rule on git-doc's FAQ; min-max fusion had 0.1 for v1,
-# 0.2 for v2, 0.3 for v3 and v4), see benchmarks/RESULTS.md.
-DENSE_WEIGHT = 0.3
+# Weight of the dense part in hybrid mode (the lexical one gets 1 - the weight), by how strong
+# the query's keyword match is: its best passage's BM25 over the query's ceiling (1.0: every
+# query word once in a passage of average length). Below WEAK_MATCH the keyword side found
+# little, and the dense side gets WEAK_MATCH_DENSE_WEIGHT. Both weights are chosen on
+# development sets of both kinds (words shared; words paraphrased: Cranfield and three Debian
+# FAQs) by benchmarks/fusion.py for the shipped model (v4, session 9: 0.2 on all queries, then
+# 0.4 on the 61 weak-match queries pooled over the sets; a single weight was 0.3 in sessions
+# 6-8), see benchmarks/RESULTS.md.
+DENSE_WEIGHT = 0.2
+WEAK_MATCH = 0.5
+WEAK_MATCH_DENSE_WEIGHT = 0.4
+
+
+def dense_weight_for(lexical: Sequence[tuple[int, float]]) -> float:
+    """The dense weight of one query, from its lexical candidates (scores over the ceiling)."""
+    best = max((score for _, score in lexical), default=0.0)
+    return WEAK_MATCH_DENSE_WEIGHT if best < WEAK_MATCH else DENSE_WEIGHT
 
 
 def group_by_document(
@@ -56,7 +67,7 @@ def fuse(
     dense: Sequence[tuple[int, float]],
     lexical: Sequence[tuple[int, float]],
     document_of: Mapping[int, int],
-    dense_weight: float = DENSE_WEIGHT,
+    dense_weight: float | None = None,
 ) -> list[tuple[int, float]]:
     """Fuse two rankings at the document level on scores that keep their meaning.
 
@@ -67,12 +78,15 @@ def fuse(
     stays weak even when it is the best one found (min-max normalisation, the rule before,
     made it 1.0 and let it outrank a close paraphrase). A document missing from the dense
     candidates takes their lowest cosine (it lies below all of them); one missing from the
-    lexical candidates scores 0 there. `w` is chosen on development data by
-    benchmarks/fusion.py. A document is shown by the sentence of the larger part.
+    lexical candidates scores 0 there. `w` is `dense_weight`, by default the query's own
+    (`dense_weight_for`: larger when its keyword match is weak). A document is shown by the
+    sentence of the larger part.
 
     Returns:
         (sentence id, fused score), best first.
     """
+    if dense_weight is None:
+        dense_weight = dense_weight_for(lexical)
     best_dense = best_per_document(dense, document_of)
     best_lexical = best_per_document(lexical, document_of)
     floor = min((score for _, score in best_dense.values()), default=0.0)
@@ -113,9 +127,10 @@ class Places:
         dense: Sequence[tuple[int, float]],
         passages: Sequence[PassageHit],
         mode: str,
-        dense_weight: float = DENSE_WEIGHT,
+        dense_weight: float | None = None,
     ) -> Places:
-        """The places of the candidates of one query, scored for `mode`."""
+        """The places of the candidates of one query, scored for `mode` (in hybrid mode with
+        `dense_weight`, by default the query's own, as `fuse` scores)."""
         spans: dict[int, tuple[int, int]] = {}
         scored: list[tuple[int, float]] = []
         if mode == "dense":
@@ -125,6 +140,8 @@ class Places:
                 [(p.first, p.score) for p in passages],
                 {p.first: (p.first, p.last) for p in passages},
             )
+        if dense_weight is None:
+            dense_weight = dense_weight_for([(p.first, p.score) for p in passages])
         floor = min((score for _, score in dense), default=0.0)
         starts = sorted((p.first, p.last, p.score) for p in passages)
         inside: dict[int, tuple[int, float]] = {}  # passage first -> its best dense sentence
