@@ -1,7 +1,9 @@
 """Dev sets that look like what users meet: FAQ questions -> the section that answers them,
 among every other file of a Debian documentation package, ingested like a user's folder.
 
-    python benchmarks/debian_faq.py [--references]   # builds the sets, then measures
+    python benchmarks/debian_faq.py [--references] [--packages zsh-doc]   # builds, measures
+
+Results of the packages measured replace theirs in the JSON; the others are kept.
 
 Sets (development only; the reserved `python3.*-doc` and `debian-faq*` packages are never
 used here):
@@ -213,14 +215,21 @@ def references(package: str) -> dict[str, object]:
 
 
 def main() -> None:
-    result: dict[str, object] = {"machine": machine_info()}
-    with_references = "--references" in sys.argv
-    for package in PACKAGES:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--references", action="store_true", help="add BM25 and MiniLM")
+    parser.add_argument("--packages", default=",".join(PACKAGES), help="comma-separated")
+    args = parser.parse_args()
+    path = REPO / "benchmarks" / "results" / "debian_faq.json"
+    result: dict[str, object] = json.loads(path.read_text()) if path.exists() else {}
+    result["machine"] = machine_info()
+    with_references = args.references
+    for package in args.packages.split(","):
         result[package] = measure(package)
         if with_references:
             result[package]["references"] = references(package)  # type: ignore[index]
         print(package, json.dumps(result[package]), flush=True)
-    path = REPO / "benchmarks" / "results" / "debian_faq.json"
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
 

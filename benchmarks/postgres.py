@@ -124,22 +124,29 @@ def measure(location: str | Path, folder: Path, queries: dict[str, str], qrels: 
 
 
 def hnsw_recall(url: str, queries: np.ndarray, k: int = 10) -> float:
-    """recall@k of PgIndex's HNSW search against an exact scan of the same stored vectors."""
+    """recall@k of PgIndex's HNSW search against an exact scan of the same stored (float16)
+    vectors, both computed by PostgreSQL (so ties are scored alike)."""
     import sqlalchemy as sa
 
     from indexer.postgres import PgIndex
+    from indexer.postgres.schema import vector_literals
 
-    with PgIndex.open(url) as index, index._reading() as store:
-        table = store.get_meta("vector_table")
-        rows = store.connection.execute(
-            sa.text(f"SELECT sentence_id, CAST(embedding AS vector) FROM {table}")
-        ).all()
-    ids = np.array([r[0] for r in rows], dtype=np.int64)
-    stored = np.array([np.fromstring(r[1][1:-1], sep=",") for r in rows], dtype=np.float32)
-    exact = ids[np.argsort(-(queries @ stored.T), axis=1)[:, :k]]
+    engine = sa.create_engine(url)
+    with engine.connect() as c:
+        table = c.execute(sa.text("SELECT value FROM meta WHERE key = 'vector_table'")).scalar()
+        search = sa.text(
+            f"SELECT sentence_id FROM {table} ORDER BY embedding <#> CAST(:q AS halfvec) LIMIT :k"
+        )
+        c.execute(sa.text("SET LOCAL enable_indexscan = off"))  # a scan: exact
+        c.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+        exact = [
+            set(c.execute(search, {"q": q, "k": k}).scalars()) for q in vector_literals(queries)
+        ]
+        c.rollback()
+    engine.dispose()
     with PgIndex.open(url) as index:
         found = index.nearest_sentences(np.ascontiguousarray(queries), k)
-    hits = [len(set(e.tolist()) & {i for i, _, _ in f}) for e, f in zip(exact, found, strict=True)]
+    hits = [len(e & {i for i, _, _ in f}) for e, f in zip(exact, found, strict=True)]
     return float(np.mean(hits) / k)
 
 
