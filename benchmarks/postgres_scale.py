@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from machine import CACHE, percentile_ms, write_result
 from postgres import database, hnsw_recall, start_server
-from query_latency import SENTENCES_PER_DOCUMENT, encoded_base, synthetic
+from query_latency import SENTENCES_PER_DOCUMENT, encoded_base, index_fields, synthetic
 from sentences import scifact_claims
 
 MODES = ("dense", "lexical", "hybrid")
@@ -118,20 +118,11 @@ def measure_embedded(
     claims: list[str],
     warmup: int,
 ) -> dict[str, Any]:
-    from docsearch.api import __version__
     from indexer import Index
 
     if root.exists():
         shutil.rmtree(root)
-    index = Index.create(
-        root,
-        dim=encoder.dim,
-        model_name=encoder.name,
-        model_fingerprint=encoder.fingerprint,
-        tokenizer_version=encoder.tokenizer.version,
-        docsearch_version=__version__,
-        faiss_factory="auto",
-    )
+    index = Index.create(root, **index_fields(encoder), faiss_factory="auto")
     with index:
         out: dict[str, Any] = build(index, n, texts, base)
         out["faiss"] = "/".join(str(x) for x in index.faiss_structure())
@@ -150,17 +141,9 @@ def measure_postgres(
     claims: list[str],
     warmup: int,
 ) -> dict[str, Any]:
-    from docsearch.api import __version__
     from indexer.postgres import PgIndex
 
-    index = PgIndex.create(
-        url,
-        dim=encoder.dim,
-        model_name=encoder.name,
-        model_fingerprint=encoder.fingerprint,
-        tokenizer_version=encoder.tokenizer.version,
-        docsearch_version=__version__,
-    )
+    index = PgIndex.create(url, **index_fields(encoder))
     with index:
         out: dict[str, Any] = build(index, n, texts, base)
     out.update(latency(url, claims, warmup))

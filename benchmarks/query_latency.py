@@ -75,6 +75,19 @@ def encoded_base(n: int, threads: int) -> tuple[list[str], np.ndarray, Any]:
     return texts, vectors, encoder
 
 
+def index_fields(encoder: Any) -> dict[str, Any]:
+    """What `Index.create` / `PgIndex.create` record of the model that made the vectors."""
+    from docsearch.api import __version__
+
+    return {
+        "dim": encoder.dim,
+        "model_name": encoder.name,
+        "model_fingerprint": encoder.fingerprint,
+        "tokenizer_version": encoder.tokenizer.version,
+        "docsearch_version": __version__,
+    }
+
+
 def synthetic(
     base: np.ndarray, count: int, rng: np.random.Generator, mix: float, noise: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -93,22 +106,13 @@ def build_flat(
     root: Path, n: int, texts: list[str], base: np.ndarray, encoder: Any, args: Any
 ) -> float:
     """Create the exact index of `n` sentences at `root`; return the seconds it took."""
-    from docsearch.api import __version__
     from indexer import DocumentRecord, Index, SentenceRecord
 
     if root.exists():
         shutil.rmtree(root)
     started = time.perf_counter()
     rng = np.random.default_rng(args.seed)
-    index = Index.create(
-        root,
-        dim=encoder.dim,
-        model_name=encoder.name,
-        model_fingerprint=encoder.fingerprint,
-        tokenizer_version=encoder.tokenizer.version,
-        docsearch_version=__version__,
-        faiss_factory="Flat",
-    )
+    index = Index.create(root, **index_fields(encoder), faiss_factory="Flat")
     with index, index.writer() as writer:
         done = 0
         while done < n:

@@ -63,6 +63,12 @@ def main() -> None:
     parser.add_argument("--set", dest="name", choices=("scifact", "cranfield"), default="scifact")
     parser.add_argument("--minutes", type=float, default=15.0, help="tune's time budget")
     parser.add_argument("--teacher", action="store_true", help="tune --teacher")
+    parser.add_argument(
+        "--teacher-map",
+        default=None,
+        choices=["least_squares", "rotation"],
+        help="how teacher vectors enter the base's space (default: WITH_TEACHER's)",
+    )
     parser.add_argument("--label", default=None, help="name of this run in the results")
     parser.add_argument(
         "--force", action="store_true", help="switch even when validation says no (to measure)"
@@ -85,7 +91,15 @@ def main() -> None:
     before = set_scores(ds, queries, qrels)
     base_sts = sts_spearman(ds.encoder.encode, *sts)
     started = time.perf_counter()
-    report = ds.tune(args.minutes, teacher=args.teacher, force=args.force)
+    config = None
+    if args.teacher_map is not None:
+        import dataclasses
+
+        from docsearch.tuning.trainer import SELF_SUPERVISED, WITH_TEACHER
+
+        default = WITH_TEACHER if args.teacher else SELF_SUPERVISED
+        config = dataclasses.replace(default, teacher_map=args.teacher_map)
+    report = ds.tune(args.minutes, teacher=args.teacher, force=args.force, config=config)
     wall = time.perf_counter() - started
     after = set_scores(ds, queries, qrels)
     adapted = Encoder.load(ds.model_dir(), device="cpu")

@@ -276,10 +276,12 @@ def _targets(
             f"the teacher gives {vectors.shape[1]}-d vectors but the model's are {base.dim}-d"
         )
     texts = [corpus.texts[i] for i in rows]
-    return Targets(texts, in_base_space(vectors, base.encode(texts)))
+    return Targets(texts, in_base_space(vectors, base.encode(texts), how=config.teacher_map))
 
 
-def in_base_space(teacher: np.ndarray, base: np.ndarray, ridge: float = 1e-3) -> np.ndarray:
+def in_base_space(
+    teacher: np.ndarray, base: np.ndarray, ridge: float = 1e-3, how: str = "least_squares"
+) -> np.ndarray:
     """The teacher's vectors moved into the base model's coordinates.
 
     The shipped model's vectors are whitened (its last layer evens out the directions all
@@ -288,14 +290,26 @@ def in_base_space(teacher: np.ndarray, base: np.ndarray, ridge: float = 1e-3) ->
     nDCG@10 from 0.492 to 0.421 (issue 14). Here the least-squares linear map from teacher to
     base vectors of the same sentences (ridge-regularised) is applied to the teacher's vectors:
     what the teacher knows about which sentences are alike, expressed in the base's space.
+    That map is a regression onto the base's vectors, so it also pulls the targets towards
+    what the base already says; `how="rotation"` uses the rotation that best aligns the two
+    spaces instead (orthogonal Procrustes), which keeps every cosine between the teacher's
+    vectors as it is.
 
     Args:
         teacher: float32[n, d] the teacher's unit vectors of n sentences.
         base: float32[n, d] the base model's unit vectors of the same sentences.
+        ridge: regularisation of the least-squares map.
+        how: "least_squares" or "rotation".
 
     Returns:
         float32[n, d] unit vectors.
     """
+    if how == "rotation":
+        u, _, vt = np.linalg.svd(teacher.astype(np.float64).T @ base.astype(np.float64))
+        rotated: np.ndarray = (teacher.astype(np.float64) @ (u @ vt)).astype(np.float32)
+        return rotated
+    if how != "least_squares":
+        raise ValueError(f"unknown teacher map {how!r}")
     t = teacher.astype(np.float64)
     gram = t.T @ t + ridge * len(t) * np.eye(t.shape[1])
     mapped = t @ np.linalg.solve(gram, t.T @ base.astype(np.float64))

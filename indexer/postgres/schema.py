@@ -141,7 +141,8 @@ def tune_ef_search(connection: sa.Connection, table: str, k: int = 10) -> tuple[
     sample = (
         connection.execute(
             sa.text(
-                f"SELECT CAST(embedding AS text) FROM {table} ORDER BY hashint4(sentence_id) LIMIT :n"
+                f"SELECT CAST(embedding AS text) FROM {table}"
+                " ORDER BY hashint4(sentence_id) LIMIT :n"
             ),
             {"n": 2 * TUNE_QUERIES},
         )

@@ -184,3 +184,20 @@ def test_teacher_vectors_are_moved_into_the_base_space() -> None:
     assert np.allclose(np.linalg.norm(mapped, axis=1), 1.0, atol=1e-5)
     raw = np.sum(teacher * base, axis=1)
     assert raw.mean() < 0.9, "the raw teacher vectors were far from the base's"
+
+
+def test_a_rotation_into_the_base_space_keeps_the_teachers_cosines() -> None:
+    from docsearch.tuning.run import in_base_space
+
+    rng = np.random.default_rng(1)
+    teacher = rng.standard_normal((400, 16))
+    teacher /= np.linalg.norm(teacher, axis=1, keepdims=True)
+    rotation, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    base = teacher @ rotation + 0.05 * rng.standard_normal((400, 16))
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    mapped = in_base_space(teacher.astype(np.float32), base.astype(np.float32), how="rotation")
+    assert np.allclose(mapped @ mapped.T, teacher @ teacher.T, atol=1e-5)  # geometry kept
+    assert np.sum(mapped * base, axis=1).mean() > 0.97  # and aligned with the base (noise 0.2)
+    assert np.sum(teacher * base, axis=1).mean() < 0.5  # which the raw vectors were not
+    with pytest.raises(ValueError, match="unknown teacher map"):
+        in_base_space(teacher.astype(np.float32), base.astype(np.float32), how="sideways")
