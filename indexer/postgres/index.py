@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import shutil
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -213,7 +214,8 @@ class PgIndex(StoreReads):
 
     @staticmethod
     def delete(url: str, wait_seconds: float = 0) -> list[str]:
-        """Drop docsearch's tables and sequence from the database at `url` (nothing else).
+        """Drop docsearch's tables and sequence from the database at `url` (nothing else), and
+        this host's copies of its adapted models.
 
         Returns:
             the tables dropped.
@@ -230,6 +232,7 @@ class PgIndex(StoreReads):
                 c.execute(sa.text(f"DROP SEQUENCE IF EXISTS {SENTENCE_ID_SEQUENCE}"))
         finally:
             engine.dispose()
+        shutil.rmtree(models.local_home(_shown(url)), ignore_errors=True)
         return dropped
 
     @property

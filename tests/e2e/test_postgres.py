@@ -123,6 +123,9 @@ def test_a_tuned_model_lives_in_the_database_and_reaches_every_host(
     on("second")
     assert reader.search(query, mode="dense")
     assert reader.status().adapted is False
+    assert model_dir.parent.parent.is_dir()  # this host's copies of the index's models ...
+    reader.rebuild()
+    assert not model_dir.parent.parent.exists()  # ... go with the index
 
 
 def test_a_password_in_the_url_is_never_shown() -> None:
