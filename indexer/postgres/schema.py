@@ -123,7 +123,10 @@ def ensure_hnsw(connection: sa.Connection, table: str) -> bool:
         {"k": EF_SEARCH_KEY, "v": str(ef_search)},
     )
     log.info(
-        "HNSW index of %s: ef_search %d, recall@10 %.3f on stored vectors", table, ef_search, recall
+        "HNSW index of %s: ef_search %d, recall@10 %.3f for midpoints of stored vectors",
+        table,
+        ef_search,
+        recall,
     )
     return True
 
