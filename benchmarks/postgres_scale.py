@@ -27,6 +27,7 @@ import argparse
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,44 +110,40 @@ def latency(location: Any, claims: list[str], warmup: int) -> dict[str, Any]:
     return out
 
 
-def measure_embedded(
-    root: Path,
-    n: int,
-    texts: list[str],
-    base: np.ndarray,
-    encoder: Any,
-    claims: list[str],
-    warmup: int,
-) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Workload:
+    """What both backends get: the real sentences and vectors the rows are built from, the
+    encoder that made them, and the timed queries."""
+
+    texts: list[str]
+    base: np.ndarray
+    encoder: Any
+    claims: list[str]
+    warmup: int
+
+
+def measure_embedded(root: Path, n: int, work: Workload) -> dict[str, Any]:
     from indexer import Index
 
     if root.exists():
         shutil.rmtree(root)
-    index = Index.create(root, **index_fields(encoder), faiss_factory="auto")
+    index = Index.create(root, **index_fields(work.encoder), faiss_factory="auto")
     with index:
-        out: dict[str, Any] = build(index, n, texts, base)
+        out: dict[str, Any] = build(index, n, work.texts, work.base)
         out["faiss"] = "/".join(str(x) for x in index.faiss_structure())
-    out.update(latency(root, claims, warmup))
+    out.update(latency(root, work.claims, work.warmup))
     out.pop("query_vectors")
     shutil.rmtree(root)
     return out
 
 
-def measure_postgres(
-    url: str,
-    n: int,
-    texts: list[str],
-    base: np.ndarray,
-    encoder: Any,
-    claims: list[str],
-    warmup: int,
-) -> dict[str, Any]:
+def measure_postgres(url: str, n: int, work: Workload) -> dict[str, Any]:
     from indexer.postgres import PgIndex
 
-    index = PgIndex.create(url, **index_fields(encoder))
+    index = PgIndex.create(url, **index_fields(work.encoder))
     with index:
-        out: dict[str, Any] = build(index, n, texts, base)
-    out.update(latency(url, claims, warmup))
+        out: dict[str, Any] = build(index, n, work.texts, work.base)
+    out.update(latency(url, work.claims, work.warmup))
     out["hnsw_recall_at_10"] = round(hnsw_recall(url, out.pop("query_vectors")), 4)
     return out
 
@@ -161,9 +158,9 @@ def main() -> None:
     parser.add_argument("--base", type=int, default=20_000)
     args = parser.parse_args()
     texts, base, encoder = encoded_base(args.base, 2)
-    claims = scifact_claims()[: args.queries]
+    work = Workload(texts, base, encoder, scifact_claims()[: args.queries], args.warmup)
     server = start_server(CACHE / "postgres" / "pgdata")
-    result: dict[str, Any] = {"base": args.base, "queries": len(claims)}
+    result: dict[str, Any] = {"base": args.base, "queries": len(work.claims)}
     try:
         admin = sa.create_engine(server.get_uri(), isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
@@ -173,13 +170,11 @@ def main() -> None:
         admin.dispose()
         for n in (int(s) for s in args.sizes.split(",")):
             print(f"{n} sentences: embedded", flush=True)
-            embedded = measure_embedded(
-                CACHE / "postgres_scale_index", n, texts, base, encoder, claims, args.warmup
-            )
+            embedded = measure_embedded(CACHE / "postgres_scale_index", n, work)
             print(embedded, flush=True)
             print(f"{n} sentences: PostgreSQL", flush=True)
             url = database(server, f"docsearch_scale_{n}")
-            postgres = measure_postgres(url, n, texts, base, encoder, claims, args.warmup)
+            postgres = measure_postgres(url, n, work)
             print(postgres, flush=True)
             result[str(n)] = {"embedded": embedded, "postgresql": postgres}
             write_result("postgres_scale", result)  # what is done so far survives a stop

@@ -11,7 +11,7 @@ import numpy as np
 
 from docsearch.config import MODES
 from docsearch.errors import DocsearchError, EmptyQuery
-from docsearch.fusion import Places, fuse, select_hits
+from docsearch.fusion import Places, dense_weight_for, fuse, select_hits
 from docsearch.hits import Hit
 from docsearch.selection import glob_forms
 
@@ -137,12 +137,13 @@ def rank(
     lexical = [(p.first, p.score) for p in passages]
     document_of = {i: document for i, document, _ in nearest}
     document_of.update((p.first, p.document) for p in passages)
+    weight = dense_weight_for(lexical)  # one per query, for the documents and their places
     if mode == "hybrid":
-        ranked = fuse(dense, lexical, document_of)
+        ranked = fuse(dense, lexical, document_of, weight)
     else:
         ranked = dense or lexical
     by_first = {p.first: p for p in passages}
-    places = Places.of(dense, passages, mode) if per_document > 1 else None
+    places = Places.of(dense, passages, mode, weight) if per_document > 1 else None
 
     def select(document_of: Mapping[int, int]) -> list[tuple[int, float]]:
         return select_hits(ranked, document_of, k, per_document, places)

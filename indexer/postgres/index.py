@@ -40,7 +40,6 @@ from indexer.model_record import (
     write_model,
 )
 from indexer.postgres import models
-from indexer.postgres.models import MODELS_TABLE, create_models_table
 from indexer.postgres.schema import (
     CHANGES_TABLE,
     EF_SEARCH_KEY,
@@ -187,9 +186,9 @@ class PgIndex(StoreReads):
                         f"no docsearch index in {_shown(url)}; run `docsearch ingest` to build one"
                     )
                 manifest = Manifest.from_json(text, source=_shown(url))
-                if not sa.inspect(c).has_table(MODELS_TABLE):  # made by an earlier docsearch
+                if not sa.inspect(c).has_table(models.MODELS_TABLE):  # made by an earlier docsearch
                     create_changes_table(c)
-                    create_models_table(c)
+                    models.create_models_table(c)
                     c.commit()
                 manifest = with_model(
                     manifest, read_model(MetadataStore(c), manifest_model(manifest))
