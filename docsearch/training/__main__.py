@@ -8,6 +8,8 @@ python -m docsearch.training whiten --config configs/default.toml --model DIR3/m
 (`init_from` in each config names the model it starts from, under ~/.cache/docsearch/runs)
 python -m docsearch.training finetune --pairs my_pairs.jsonl --out DIR
 python -m docsearch.training query-tower --config configs/attempt-query-tower.toml --out DIR
+python -m docsearch.training question-distill \
+    --config configs/attempt-question-distill.toml --out DIR
 """
 
 from __future__ import annotations
@@ -231,6 +233,21 @@ def query_tower(config_path: Path, out_dir: Path, cache: Path) -> None:
     from docsearch.training.query_tower import TowerConfig, train_tower
 
     train_tower(TowerConfig.from_toml(config_path), out_dir, cache=cache.expanduser())
+    click.echo(str(out_dir))
+
+
+@main.command("question-distill")
+@click.option(
+    "--config", "config_path", type=click.Path(exists=True, path_type=Path), required=True
+)
+@click.option("--out", "out_dir", type=click.Path(path_type=Path), required=True)
+@click.option("--device", default="cpu", show_default=True, help="Where teacher and student run.")
+def question_distill(config_path: Path, out_dir: Path, device: str) -> None:
+    """Continue a whitened model on questions and answers with the whitened teacher's vectors
+    as targets (see docsearch/training/question_distill.py); OUT is the whole model."""
+    from docsearch.training.question_distill import QuestionDistillConfig, distil_questions
+
+    distil_questions(QuestionDistillConfig.from_toml(config_path), out_dir, device=device)
     click.echo(str(out_dir))
 
 

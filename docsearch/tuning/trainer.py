@@ -94,6 +94,9 @@ def train_until(
 ) -> int:
     """Train `model` in place for `seconds` (or `config.max_steps`); return the steps taken.
 
+    The learning rate warms up, then decays linearly to 5% over the time or the steps given,
+    whichever runs out first.
+
     `progress` is called with the share of the time spent, after each step.
     """
     torch.manual_seed(config.seed)
@@ -111,8 +114,10 @@ def train_until(
         if spent >= 1.0 and step > 0:
             break
         warm = min(1.0, (step + 1) / config.warmup_steps)
+        # The rate decays with the time spent, or with the steps taken when they are counted.
+        done = max(spent, step / config.max_steps if config.max_steps else 0.0)
         for group in optimizer.param_groups:
-            group["lr"] = config.lr * warm * max(0.05, 1.0 - spent)
+            group["lr"] = config.lr * warm * max(0.05, 1.0 - done)
         rows = rng.choice(len(targets.texts), min(config.target_batch, len(targets.texts)), False)
         anchors, positives = pairs.sample(config.pair_batch)
         texts = [targets.texts[i] for i in rows] + anchors + positives

@@ -1,0 +1,108 @@
+"""Dense retrieval of an encoder on the dev sets, scored exactly: compare models before shipping.
+
+    python benchmarks/dense_dev.py [--model DIR ...] [--out FILE]
+
+For each dev set whose index `quality.py` or `debian_faq.py` left in the bench cache (Cranfield,
+SciFact, the sqlite3-doc, git-doc and zsh-doc FAQs), the stored sentences are read back in
+their documents' order and **re-encoded by each model** (so a model other than the one the index
+was built with is measured on its own vectors), every query is encoded as the engine encodes
+queries, and documents are ranked by their best sentence with exact inner products (no FAISS
+approximation). Metrics as in `quality.py` / `debian_faq.py`: nDCG@10 for Cranfield and
+SciFact, MRR@10 for the FAQs; plus STS-B dev (Spearman), the split that chooses checkpoints.
+Each model takes about 2 minutes on two cores (~260k sentences). Writes
+benchmarks/results/dense_dev.json (one entry per model, by its folder name).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import numpy as np
+from machine import CACHE, RESULTS, machine_info
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+import debian_faq  # noqa: E402
+import dense_units  # noqa: E402
+
+STS_DEV = REPO.parent / "shared" / "data" / "eval" / "stsb" / "sts-dev.jsonl"
+
+
+def dev_sets() -> dict[str, tuple[str, Path, dict[str, str], dict[str, dict[str, int]]]]:
+    """dense_units' four sets plus the zsh-doc FAQ (session 9)."""
+    sets = dense_units.dev_sets()
+    items = debian_faq.zsh_faq(debian_faq.unpacked("zsh-doc"))
+    sets["zsh-doc"] = (
+        "mrr10",
+        CACHE / "debian_zsh-doc_index",
+        {ident: question for ident, question, _ in items},
+        {ident: {f"faq-answer-{ident}": 1} for ident, _, _ in items},
+    )
+    return sets
+
+
+def sentence_texts(folder: Path) -> list[str]:
+    """The index's sentence texts in the order `dense_units.StoredIndex` keeps its rows."""
+    db = sqlite3.connect(folder / "index.sqlite3")
+    try:
+        rows = db.execute("SELECT text FROM sentences ORDER BY document_id, ordinal").fetchall()
+    finally:
+        db.close()
+    return [text for (text,) in rows]
+
+
+def measure(encoder, sets) -> dict[str, float]:
+    """Score of `encoder` on each set, their mean, and STS-B dev."""
+    from docsearch.training.evaluation import read_sts, sts_spearman
+
+    out: dict[str, float] = {}
+    for name, (metric, folder, queries, relevant) in sets.items():
+        stored = dense_units.StoredIndex(folder)
+        vectors = encoder.encode(sentence_texts(folder), batch_size=128)
+        qids = [q for q in queries if q in relevant]
+        totals = []
+        for q, v in zip(qids, encoder.encode_queries([queries[q] for q in qids]), strict=True):
+            ranked = dense_units.rank_documents(vectors @ v, stored.doc, "max")
+            totals.append(dense_units.score(metric, [stored.stem[d] for d in ranked], relevant[q]))
+        out[name] = round(float(np.mean(totals)), 4)
+    out["mean"] = round(float(np.mean([out[name] for name in sets])), 4)
+    out["stsb_dev"] = round(sts_spearman(encoder.encode, *read_sts(STS_DEV)), 4)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument(
+        "--model", type=Path, action="append", default=[], help="a model folder (repeatable)"
+    )
+    parser.add_argument("--shipped", action="store_true", help="also measure the shipped model")
+    parser.add_argument("--out", type=Path, default=RESULTS / "dense_dev.json")
+    args = parser.parse_args()
+    from docsearch.encoder import Encoder
+
+    sets = dev_sets()
+    missing = [name for name, (_, folder, _, _) in sets.items() if not folder.exists()]
+    if missing:
+        sys.exit(f"no index for {missing}: run quality.py and debian_faq.py first")
+    result: dict[str, object] = {"machine": machine_info()}
+    if args.out.exists():
+        result.update(json.loads(args.out.read_text()))
+    for model in ([None] if args.shipped or not args.model else []) + args.model:
+        encoder = Encoder.load(model, device="cpu")
+        key = "shipped " + encoder.name if model is None else model.name
+        result[key] = measure(encoder, sets)
+        print(key, json.dumps(result[key]), flush=True)
+    result["machine"] = machine_info()
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

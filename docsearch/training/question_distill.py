@@ -1,0 +1,182 @@
+"""Continue a whitened model on questions: the whitened teacher's vectors as targets, plus pairs.
+
+The shipped model (bigru-minilm-v4) puts a question far from the sentence that answers it. This
+continues it, the way `docsearch tune --teacher` adapts a model to a corpus, on text shaped like
+what users ask and what answers them (`questions.py`, R data only):
+
+- targets: the teacher's vectors of question and answer texts, **whitened** like the base (the
+  shipped model's last layer evens out the directions all sentences share; the teacher's vectors
+  do not, and distilling them raw pulled the student back to the unwhitened geometry: SciFact
+  dense 0.505 -> 0.434 in 15 minutes) and then rotated into the base's coordinates
+  (`docsearch.tuning.run.in_base_space(how="rotation")`);
+- pairs: symmetric InfoNCE of a question against its answer, in-batch negatives;
+- replay (optional): texts whose targets are the base's own vectors (science sentences first),
+  so what the base knew is held in place while the rest moves.
+
+The loop is `docsearch.tuning.trainer.train_until`, run for a fixed number of steps. Teacher
+vectors are cached in shards under `teacher_cache` (an interrupted encoding resumes).
+
+    python -m docsearch.training question-distill \
+        --config configs/attempt-question-distill.toml --out DIR
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from docsearch.training.questions import QuestionPair, load_question_pairs
+from docsearch.training.train import read_toml
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class QuestionDistillConfig:
+    """Every hyper-parameter of a run (read from TOML, saved beside the model)."""
+
+    data_dir: str = "../shared/data/train"
+    teacher_cache: str = "~/.cache/docsearch/teacher/questions"
+    base_model: str = ""  # a model directory; empty: the shipped default
+    seed: int = 0
+    answers: int = 42_000  # answer sentences with teacher targets
+    queries: int = 38_000  # queries with teacher targets
+    replay: int = 0  # texts whose targets are the base's own vectors
+    teacher_whitening: float = 0.75  # as the shipped model's (training/whitening.py); 0: none
+    steps: int = 1000
+    lr: float = 1e-3
+    pair_weight: float = 1.0
+    threads: int = 2
+    mix: dict[str, float] = field(
+        default_factory=lambda: {
+            "kernel_question": 3.0,
+            "kernel_heading": 2.0,
+            "pubmedqa": 2.0,
+            "arxiv": 1.0,
+            "foldoc": 1.5,
+            "jargon": 0.5,
+            "wordnet": 1.0,
+            "gcide": 1.0,
+            "debian": 1.5,
+        }
+    )
+
+    @classmethod
+    def from_toml(cls, path: Path) -> QuestionDistillConfig:
+        """Read a config file; unknown keys are an error so typos don't pass silently."""
+        data = read_toml(Path(path))
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown keys in {path}: {sorted(unknown)}")
+        return cls(**data)
+
+
+class QuestionPairs:
+    """Draw (question, answer) batches by source mix; no text twice in a batch.
+
+    The `sample(n)` interface of `docsearch.tuning.pairs.PairBatcher`, so `train_until` takes it.
+    """
+
+    def __init__(self, pairs: list[QuestionPair], mix: dict[str, float], seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.by_source: dict[str, list[QuestionPair]] = {}
+        for p in pairs:
+            self.by_source.setdefault(p.source, []).append(p)
+        self.sources = sorted(s for s in self.by_source if mix.get(s, 0) > 0)
+        self.weights = [mix[s] for s in self.sources]
+
+    def sample(self, size: int) -> tuple[list[str], list[str]]:
+        questions: list[str] = []
+        answers: list[str] = []
+        seen: set[str] = set()
+        while len(questions) < size:
+            source = self.rng.choices(self.sources, self.weights)[0]
+            pair = self.rng.choice(self.by_source[source])
+            answer = self.rng.choice(pair.answers)
+            if pair.query == answer or pair.query in seen or answer in seen:
+                continue
+            seen.update((pair.query, answer))
+            questions.append(pair.query)
+            answers.append(answer)
+        return questions, answers
+
+
+def teacher_texts(pairs: list[QuestionPair], config: QuestionDistillConfig) -> list[str]:
+    """The seeded sample of answers and queries the teacher encodes (distinct texts)."""
+    rng = random.Random(config.seed)
+    answers = list(dict.fromkeys(a for p in pairs for a in p.answers))
+    queries = [p.query for p in rng.sample(pairs, config.queries)]
+    return list(dict.fromkeys(rng.sample(answers, config.answers) + queries))
+
+
+def replay_texts(pairs: list[QuestionPair], exclude: set[str], n: int, seed: int) -> list[str]:
+    """n answer texts not in `exclude`: PubMedQA's and arXiv's first, then a seeded sample."""
+    science = [a for p in pairs if p.source in ("pubmedqa", "arxiv") for a in p.answers]
+    answers = list(dict.fromkeys(a for p in pairs for a in p.answers))
+    rest = random.Random(seed + 1).sample(answers, min(len(answers), 2 * n))
+    return [t for t in dict.fromkeys(science + rest) if t not in exclude][:n]
+
+
+def whiten(vectors: np.ndarray, strength: float) -> np.ndarray:
+    """Unit vectors after partial whitening fitted on themselves (strength 0: unchanged)."""
+    from docsearch.training.whitening import fit_whitening
+
+    if strength == 0:
+        return vectors
+    mean, matrix = fit_whitening(vectors.astype(np.float64), strength)
+    out = (vectors - mean) @ matrix
+    out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
+    return out.astype(np.float32)
+
+
+def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: str = "cpu") -> None:
+    """Train from the base model and write the result (a whole model) into `out_dir`."""
+    from docsearch.encoder import Encoder
+    from docsearch.model import save_model
+    from docsearch.training.teacher import cache_teacher_vectors, load_teacher_cache
+    from docsearch.tuning.run import in_base_space
+    from docsearch.tuning.trainer import Targets, TuneConfig, train_until
+
+    torch.set_num_threads(config.threads)
+    base = Encoder.load(config.base_model or None, device=device)
+    pairs = load_question_pairs(Path(config.data_dir).expanduser(), seed=config.seed)
+    texts = teacher_texts(pairs, config)
+    cache = Path(config.teacher_cache).expanduser()
+    cache_teacher_vectors(texts, cache, device=device, show_progress=True)
+    cached, teacher = load_teacher_cache(cache)
+    if cached != texts:
+        raise ValueError(f"{cache} holds other texts; name another teacher_cache")
+    own = base.encode(texts, batch_size=128)
+    targets = in_base_space(
+        whiten(teacher.astype(np.float32), config.teacher_whitening), own, how="rotation"
+    )
+    log.info("mean cosine of the base to its targets: %.3f", float((own * targets).sum(1).mean()))
+    if config.replay:
+        replay = replay_texts(pairs, set(texts), config.replay, config.seed)
+        texts = texts + replay
+        targets = np.concatenate([targets, base.encode(replay, batch_size=128)])
+    model = base.model
+    tune = TuneConfig(
+        lr=config.lr, pair_weight=config.pair_weight, seed=config.seed, max_steps=config.steps
+    )
+    steps = train_until(
+        model,
+        base.tokenizer,
+        QuestionPairs(pairs, config.mix, config.seed),  # type: ignore[arg-type]
+        Targets(texts, targets),
+        float("inf"),
+        tune,
+        device=base.device,
+        progress=None,
+    )
+    save_model(model, base.tokenizer.to_bytes(), out_dir)
+    (out_dir / "training.json").write_text(
+        json.dumps({"config": asdict(config), "steps": steps}, indent=2) + "\n", encoding="utf-8"
+    )
+    log.info("trained %d steps; model in %s", steps, out_dir)

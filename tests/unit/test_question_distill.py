@@ -1,0 +1,76 @@
+"""The parts of question distillation (docsearch/training/question_distill.py) that need no data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from docsearch.training.question_distill import (
+    QuestionDistillConfig,
+    QuestionPairs,
+    replay_texts,
+    teacher_texts,
+    whiten,
+)
+from docsearch.training.questions import QuestionPair
+
+
+def pairs(n: int = 40) -> list[QuestionPair]:
+    out = [
+        QuestionPair(f"what is thing {i}?", (f"Thing {i} is a tool.", f"It has {i} parts."), "a")
+        for i in range(n)
+    ]
+    out += [QuestionPair(f"paper {i}", (f"We study topic {i}.",), "arxiv") for i in range(n)]
+    return out
+
+
+def test_pair_batches_hold_distinct_texts_from_the_sources_mixed_in() -> None:
+    answers_of = {p.query: p.answers for p in pairs()}
+    batcher = QuestionPairs(pairs(), {"a": 1.0, "arxiv": 0.0}, seed=0)
+    questions, answers = batcher.sample(16)
+    assert len(questions) == len(answers) == 16
+    assert len(set(questions + answers)) == 32
+    assert all(q.startswith("what is thing") for q in questions)
+    assert all(a in answers_of[q] for q, a in zip(questions, answers, strict=True))
+
+
+def test_teacher_texts_are_a_seeded_distinct_sample_of_queries_and_answers() -> None:
+    config = QuestionDistillConfig(answers=20, queries=10, seed=3)
+    first, second = teacher_texts(pairs(), config), teacher_texts(pairs(), config)
+    assert first == second
+    assert len(first) == len(set(first)) <= 30
+    assert sum(t.startswith(("what is", "paper")) for t in first) == 10
+    assert teacher_texts(pairs(), QuestionDistillConfig(answers=20, queries=10, seed=4)) != first
+
+
+def test_replay_puts_science_first_and_skips_the_teacher_texts() -> None:
+    excluded = {"We study topic 0."}
+    replay = replay_texts(pairs(), excluded, 10, seed=0)
+    assert len(replay) == 10
+    assert "We study topic 0." not in replay
+    assert all(t.startswith("We study topic") for t in replay)
+
+
+def test_whitening_the_teacher_evens_out_its_directions() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal((2000, 8)) * np.array([10, 5, 2, 1, 1, 1, 1, 1]) + 3.0
+    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    np.testing.assert_array_equal(whiten(raw.astype(np.float32), 0.0), raw.astype(np.float32))
+    full = whiten(raw.astype(np.float32), 1.0)
+    np.testing.assert_allclose(np.linalg.norm(full, axis=1), 1.0, rtol=1e-5)
+    spread = np.linalg.eigvalsh(np.cov(full.T))
+    before = np.linalg.eigvalsh(np.cov(raw.T))
+    assert spread.max() / spread.min() < before.max() / before.min() / 10
+    assert abs(full.mean(0)).max() < abs(raw.mean(0)).max()
+
+
+def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text("steps = 3\nstepz = 4\n")
+    with pytest.raises(ValueError, match="stepz"):
+        QuestionDistillConfig.from_toml(path)
+    path.write_text("steps = 3\n[mix]\narxiv = 2.0\n")
+    config = QuestionDistillConfig.from_toml(path)
+    assert (config.steps, config.mix) == (3, {"arxiv": 2.0})
