@@ -130,7 +130,7 @@ def whiten(vectors: np.ndarray, strength: float) -> np.ndarray:
     if strength == 0:
         return vectors
     mean, matrix = fit_whitening(vectors.astype(np.float64), strength)
-    out = (vectors - mean) @ matrix
+    out: np.ndarray = (vectors - mean) @ matrix
     out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
     return out.astype(np.float32)
 
