@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from docsearch.training.query_tower import TowerConfig
 from docsearch.training.questions import QuestionPair, load_question_pairs
 from docsearch.training.train import read_toml
 
@@ -53,19 +54,8 @@ class QuestionDistillConfig:
     lr: float = 1e-3
     pair_weight: float = 1.0
     threads: int = 2
-    mix: dict[str, float] = field(
-        default_factory=lambda: {
-            "kernel_question": 3.0,
-            "kernel_heading": 2.0,
-            "pubmedqa": 2.0,
-            "arxiv": 1.0,
-            "foldoc": 1.5,
-            "jargon": 0.5,
-            "wordnet": 1.0,
-            "gcide": 1.0,
-            "debian": 1.5,
-        }
-    )
+    # The query tower's source mix (session 7), question-shaped sources weighted up.
+    mix: dict[str, float] = field(default_factory=lambda: dict(TowerConfig().mix))
 
     @classmethod
     def from_toml(cls, path: Path) -> QuestionDistillConfig:
