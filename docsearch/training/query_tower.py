@@ -24,7 +24,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +35,7 @@ from docsearch.encoder import Encoder
 from docsearch.model import BiGRUEncoder, save_model
 from docsearch.training.questions import QuestionPair, load_question_pairs
 from docsearch.training.schedule import learning_rate
-from docsearch.training.train import pad_batch, read_toml
+from docsearch.training.train import pad_batch, read_config
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +75,8 @@ class TowerConfig:
 
     @classmethod
     def from_toml(cls, path: Path) -> TowerConfig:
-        """Read a config file; unknown keys are an error so typos don't pass silently."""
-        data = read_toml(Path(path))
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown keys in {path}: {sorted(unknown)}")
-        return cls(**data)
+        """Read a config file (see `read_config`)."""
+        return cls(**read_config(cls, path))
 
 
 class AnswerBank:

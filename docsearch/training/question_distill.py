@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import logging
 import random
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +33,7 @@ import torch
 
 from docsearch.training.query_tower import TowerConfig
 from docsearch.training.questions import QuestionPair, load_question_pairs
-from docsearch.training.train import read_toml
+from docsearch.training.train import read_config
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +59,8 @@ class QuestionDistillConfig:
 
     @classmethod
     def from_toml(cls, path: Path) -> QuestionDistillConfig:
-        """Read a config file; unknown keys are an error so typos don't pass silently."""
-        data = read_toml(Path(path))
-        unknown = set(data) - {f.name for f in fields(cls)}
-        if unknown:
-            raise ValueError(f"unknown keys in {path}: {sorted(unknown)}")
-        return cls(**data)
+        """Read a config file (see `read_config`)."""
+        return cls(**read_config(cls, path))
 
 
 class QuestionPairs:

@@ -37,6 +37,16 @@ def read_toml(path: Path) -> dict[str, Any]:
     return tomllib.loads(path.read_text(encoding="utf-8"))
 
 
+def read_config(cls: Any, path: Path) -> dict[str, Any]:
+    """A config file's keys for the dataclass `cls`; unknown keys are an error so typos
+    don't pass silently."""
+    data = read_toml(Path(path))
+    unknown = set(data) - {f.name for f in fields(cls)}
+    if unknown:
+        raise ValueError(f"unknown keys in {path}: {sorted(unknown)}")
+    return data
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Every hyper-parameter of a training run (read from a TOML file, saved beside the model)."""
@@ -73,12 +83,8 @@ class TrainConfig:
 
     @classmethod
     def from_toml(cls, path: Path) -> TrainConfig:
-        """Read a config file; unknown keys are an error so typos don't pass silently."""
-        data = read_toml(Path(path))
-        known = {f.name for f in fields(cls)}
-        unknown = set(data) - known
-        if unknown:
-            raise ValueError(f"unknown keys in {path}: {sorted(unknown)}")
+        """Read a config file (see `read_config`)."""
+        data = read_config(cls, path)
         if "teacher_caches" in data:
             data["teacher_caches"] = tuple(data["teacher_caches"])
         return cls(**data)
