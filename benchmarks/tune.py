@@ -69,6 +69,12 @@ def main() -> None:
         choices=["least_squares", "rotation"],
         help="how teacher vectors enter the base's space (default: WITH_TEACHER's)",
     )
+    parser.add_argument(
+        "--teacher-whitening",
+        type=float,
+        default=None,
+        help="whiten the teacher's vectors this far first (default: WITH_TEACHER's)",
+    )
     parser.add_argument("--label", default=None, help="name of this run in the results")
     parser.add_argument(
         "--force", action="store_true", help="switch even when validation says no (to measure)"
@@ -92,13 +98,21 @@ def main() -> None:
     base_sts = sts_spearman(ds.encoder.encode, *sts)
     started = time.perf_counter()
     config = None
-    if args.teacher_map is not None:
+    changes = {
+        key: value
+        for key, value in (
+            ("teacher_map", args.teacher_map),
+            ("teacher_whitening", args.teacher_whitening),
+        )
+        if value is not None
+    }
+    if changes:
         import dataclasses
 
         from docsearch.tuning.trainer import SELF_SUPERVISED, WITH_TEACHER
 
         default = WITH_TEACHER if args.teacher else SELF_SUPERVISED
-        config = dataclasses.replace(default, teacher_map=args.teacher_map)
+        config = dataclasses.replace(default, **changes)
     report = ds.tune(args.minutes, teacher=args.teacher, force=args.force, config=config)
     wall = time.perf_counter() - started
     after = set_scores(ds, queries, qrels)
@@ -111,6 +125,7 @@ def main() -> None:
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "minutes": args.minutes,
         "teacher": args.teacher,
+        "config_changes": changes,
         "tune_wall_seconds": round(wall, 1),
         "report": report.to_dict(),
         f"{args.name}_before": before,

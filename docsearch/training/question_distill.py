@@ -109,23 +109,12 @@ def replay_texts(pairs: list[QuestionPair], exclude: set[str], n: int, seed: int
     return [t for t in dict.fromkeys(science + rest) if t not in exclude][:n]
 
 
-def whiten(vectors: np.ndarray, strength: float) -> np.ndarray:
-    """Unit vectors after partial whitening fitted on themselves (strength 0: unchanged)."""
-    from docsearch.training.whitening import fit_whitening
-
-    if strength == 0:
-        return vectors
-    mean, matrix = fit_whitening(vectors.astype(np.float64), strength)
-    out: np.ndarray = (vectors - mean) @ matrix
-    out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
-    return out.astype(np.float32)
-
-
 def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: str = "cpu") -> None:
     """Train from the base model and write the result (a whole model) into `out_dir`."""
     from docsearch.encoder import Encoder
     from docsearch.model import save_model
     from docsearch.training.teacher import cache_teacher_vectors, load_teacher_cache
+    from docsearch.training.whitening import whiten_unit
     from docsearch.tuning.run import in_base_space
     from docsearch.tuning.trainer import Targets, TuneConfig, train_until
 
@@ -140,7 +129,7 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         raise ValueError(f"{cache} holds other texts; name another teacher_cache")
     own = base.encode(texts, batch_size=128)
     targets = in_base_space(
-        whiten(teacher.astype(np.float32), config.teacher_whitening), own, how="rotation"
+        whiten_unit(teacher.astype(np.float32), config.teacher_whitening), own, how="rotation"
     )
     log.info("mean cosine of the base to its targets: %.3f", float((own * targets).sum(1).mean()))
     if config.replay:

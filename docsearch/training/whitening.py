@@ -55,6 +55,20 @@ def fit_whitening(vectors: np.ndarray, strength: float = STRENGTH) -> tuple[np.n
     return mean, directions * (np.maximum(variances, 0.0) + EPSILON) ** (-strength / 2)
 
 
+def whiten_unit(vectors: np.ndarray, strength: float = STRENGTH) -> np.ndarray:
+    """Unit vectors after partial whitening fitted on themselves (strength 0: unchanged).
+
+    Used on a teacher's vectors before they become a whitened student's targets, so that the
+    targets have the geometry the student's own vectors have.
+    """
+    if strength == 0:
+        return vectors
+    mean, matrix = fit_whitening(vectors.astype(np.float64), strength)
+    out: np.ndarray = (vectors - mean) @ matrix
+    out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
+    return out.astype(np.float32)
+
+
 @torch.no_grad()
 def projections(
     model: BiGRUEncoder, tokenizer: Tokenizer, texts: list[str], batch_size: int = 256

@@ -276,6 +276,10 @@ def _targets(
             f"the teacher gives {vectors.shape[1]}-d vectors but the model's are {base.dim}-d"
         )
     texts = [corpus.texts[i] for i in rows]
+    if config.teacher_whitening and len(vectors) > 2 * vectors.shape[1]:
+        from docsearch.training.whitening import whiten_unit
+
+        vectors = whiten_unit(vectors, config.teacher_whitening)
     return Targets(texts, in_base_space(vectors, base.encode(texts), how=config.teacher_map))
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from docsearch.training.question_distill import (
@@ -12,7 +11,6 @@ from docsearch.training.question_distill import (
     QuestionPairs,
     replay_texts,
     teacher_texts,
-    whiten,
 )
 from docsearch.training.questions import QuestionPair
 
@@ -51,19 +49,6 @@ def test_replay_puts_science_first_and_skips_the_teacher_texts() -> None:
     assert len(replay) == 10
     assert "We study topic 0." not in replay
     assert all(t.startswith("We study topic") for t in replay)
-
-
-def test_whitening_the_teacher_evens_out_its_directions() -> None:
-    rng = np.random.default_rng(0)
-    raw = rng.standard_normal((2000, 8)) * np.array([10, 5, 2, 1, 1, 1, 1, 1]) + 3.0
-    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
-    np.testing.assert_array_equal(whiten(raw.astype(np.float32), 0.0), raw.astype(np.float32))
-    full = whiten(raw.astype(np.float32), 1.0)
-    np.testing.assert_allclose(np.linalg.norm(full, axis=1), 1.0, rtol=1e-5)
-    spread = np.linalg.eigvalsh(np.cov(full.T))
-    before = np.linalg.eigvalsh(np.cov(raw.T))
-    assert spread.max() / spread.min() < before.max() / before.min() / 10
-    assert abs(full.mean(0)).max() < abs(raw.mean(0)).max()
 
 
 def test_config_rejects_unknown_keys(tmp_path: Path) -> None:

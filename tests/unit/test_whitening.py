@@ -11,7 +11,7 @@ from docsearch.model import load_model
 from docsearch.query_encoder import QueryEncoder
 from docsearch.tokenizer import Tokenizer
 from docsearch.training.train import pad_batch
-from docsearch.training.whitening import fit_whitening, fold_whitening, projections
+from docsearch.training.whitening import fit_whitening, fold_whitening, projections, whiten_unit
 from tests.conftest import TINY_CORPUS
 
 WORDS = " ".join(TINY_CORPUS).split()
@@ -75,3 +75,16 @@ def test_a_whitened_model_encodes_alike_in_torch_and_numpy(
     torch_vectors = Encoder.load(tmp_path / "white", device="cpu").encode_queries(TINY_CORPUS[:4])
     numpy_vectors = QueryEncoder(tmp_path / "white").encode_queries(TINY_CORPUS[:4])
     assert np.allclose(torch_vectors, numpy_vectors, atol=1e-4)
+
+
+def test_whitening_the_teacher_evens_out_its_directions() -> None:
+    rng = np.random.default_rng(0)
+    raw = rng.standard_normal((2000, 8)) * np.array([10, 5, 2, 1, 1, 1, 1, 1]) + 3.0
+    raw /= np.linalg.norm(raw, axis=1, keepdims=True)
+    np.testing.assert_array_equal(whiten_unit(raw.astype(np.float32), 0.0), raw.astype(np.float32))
+    full = whiten_unit(raw.astype(np.float32), 1.0)
+    np.testing.assert_allclose(np.linalg.norm(full, axis=1), 1.0, rtol=1e-5)
+    spread = np.linalg.eigvalsh(np.cov(full.T))
+    before = np.linalg.eigvalsh(np.cov(raw.T))
+    assert spread.max() / spread.min() < before.max() / before.min() / 10
+    assert abs(full.mean(0)).max() < abs(raw.mean(0)).max()
