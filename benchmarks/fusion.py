@@ -212,41 +212,38 @@ def calibrated(dense_weight: float) -> Callable:
     return fuse
 
 
-def by_strength(strong_weight: float, weak_weight: float) -> Callable:
-    """The engine's fusion with a weight per query: `weak_weight` when the query's best lexical
-    score is under `docsearch.fusion.WEAK_MATCH` of its ceiling, else `strong_weight`."""
-    from docsearch.fusion import WEAK_MATCH
+def by_strength(strong: float, weak: float, none: float | None = None) -> Callable:
+    """The engine's fusion with a weight per query (`docsearch.fusion.dense_weight_for`):
+    `strong` when the query's best lexical score reaches `WEAK_MATCH` of its ceiling; below,
+    `weak` rising linearly to `none` for no match at all (`none` None: `weak` throughout)."""
+    from docsearch.fusion import dense_weight_for
     from docsearch.fusion import fuse as engine_fuse
 
     def fuse(dense, lexical, sentences):
         document_of = {i: s.document_id for i, s in sentences.items()}
-        weak = max((score for _, score in lexical), default=0.0) < WEAK_MATCH
-        weight = weak_weight if weak else strong_weight
+        weight = dense_weight_for(lexical, strong, weak, weak if none is None else none)
         return _documents(engine_fuse(dense, lexical, document_of, weight), sentences)
 
     return fuse
 
 
-def weak_match_table(all_candidates: dict, qrels_of: dict) -> dict[str, float]:
-    """Mean nDCG@10 of each calibrated weight over the weak-match queries of every dev set,
-    pooled (no one set has enough of them): the data the weak-match weight is chosen on."""
+def weak_match_table(
+    all_candidates: dict, qrels_of: dict, compared: dict[str, Callable]
+) -> dict[str, float]:
+    """Mean nDCG@10 of each rule in `compared` (and of dense and lexical alone) over the
+    weak-match queries of every dev set, pooled (no one set has enough of them): the data the
+    weak-match weights are chosen on."""
     from quality import ndcg_at_k
 
     from docsearch.fusion import WEAK_MATCH
 
-    compared = {f"cal_w{w}": calibrated(w) for w in CALIBRATED_WEIGHTS}
-    compared.update(dense=rules()["dense"], lexical=rules()["lexical"])
+    compared = {**compared, "dense": rules()["dense"], "lexical": rules()["lexical"]}
     scores: dict[str, list[float]] = {}
     for name in DEV_NAMES:
         for q, (dense, lexical, sentences) in all_candidates[name].items():
             if max((score for _, score in lexical), default=0.0) >= WEAK_MATCH:
                 continue
-            fused = {f"cal_w{w}": calibrated(w) for w in CALIBRATED_WEIGHTS}
-            for rule, fuse in {
-                **fused,
-                "dense": rules()["dense"],
-                "lexical": rules()["lexical"],
-            }.items():
+            for rule, fuse in compared.items():
                 ranking = fuse(dense, lexical, sentences)[:10]
                 scores.setdefault(rule, []).append(ndcg_at_k(ranking, qrels_of[name][q], 10))
     table = {rule: round(float(np.mean(v)), 4) for rule, v in scores.items()}
@@ -261,6 +258,16 @@ def choose_weak(weak: dict[str, float]) -> str:
     best = max(weak[r] for r in rules)
     tied = [r for r in rules if weak[r] >= best - 0.002]
     return min(tied, key=lambda r: abs(float(r.split("_w")[1]) - 0.5))
+
+
+def choose_none(table: dict[str, float], weak: float) -> float:
+    """The weight for no keyword match at all (the top of the ramp below WEAK_MATCH): the best
+    pooled mean over the weak-match queries; ties within 0.002 go to the flattest ramp (the
+    one nearest `weak`), so the ramp must earn its slope."""
+    tops = [r for r in table if r.startswith("none_")]
+    best = max(table[r] for r in tops)
+    tied = [float(r.split("_")[1]) for r in tops if table[r] >= best - 0.002]
+    return min(tied, key=lambda top: abs(top - weak))
 
 
 PartScores = Callable[[dict[int, tuple[int, float]]], dict[int, float]]
@@ -388,18 +395,28 @@ def main() -> None:
             rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in every[name].items()}
             table.setdefault(rule, {})[name] = round(mean_ndcg(rankings, qrels), 4)
         print(name, {r: v[name] for r, v in table.items()}, flush=True)
-    # Two steps: one weight for every query (`choose`), then the weight of the queries whose
-    # keyword match is weak, on those queries alone (`choose_weak`).
+    # Three steps: one weight for every query (`choose`), then the weight of the queries whose
+    # keyword match is weak, on those queries alone (`choose_weak`), then how far it rises as
+    # the match weakens to nothing (`choose_none`), on the same queries.
     strong = choose(_with_means(table))
-    weak = weak_match_table(every, qrels_of)
-    weak_rule = choose_weak(weak)
-    chosen = f"strength_w{strong.split('_w')[1]}_{weak_rule.split('_w')[1]}"
-    fuse = by_strength(float(strong.split("_w")[1]), float(weak_rule.split("_w")[1]))
+    strong_w = float(strong.split("_w")[1])
+    weak = weak_match_table(
+        every, qrels_of, {f"cal_w{w}": calibrated(w) for w in CALIBRATED_WEIGHTS}
+    )
+    weak_w = float(choose_weak(weak).split("_w")[1])
+    tops = [round(weak_w + 0.1 * i, 1) for i in range(11) if weak_w + 0.1 * i <= 1.0 + 1e-9]
+    ramps = weak_match_table(
+        every, qrels_of, {f"none_{top}": by_strength(strong_w, weak_w, top) for top in tops}
+    )
+    none_w = choose_none(ramps, weak_w)
+    chosen = f"strength_w{strong_w}_{weak_w}_{none_w}"
+    fuse = by_strength(strong_w, weak_w, none_w)
     for name in every:
         rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in every[name].items()}
         table.setdefault(chosen, {})[name] = round(mean_ndcg(rankings, qrels_of[name]), 4)
     table = _with_means(table)
     table["weak_match"] = weak
+    table["no_match_ramp"] = ramps
     table["chosen"] = {  # type: ignore[assignment]
         "single_weight": strong,
         "single_weight_holds": holds(table, strong),

@@ -17,21 +17,34 @@ if TYPE_CHECKING:
 
 # Weight of the dense part in hybrid mode (the lexical one gets 1 - the weight), by how strong
 # the query's keyword match is: its best passage's BM25 over the query's ceiling (1.0: every
-# query word once in a passage of average length). Below WEAK_MATCH the keyword side found
-# little, and the dense side gets WEAK_MATCH_DENSE_WEIGHT. Both weights are chosen on
-# development sets of both kinds (words shared; words paraphrased: Cranfield and three Debian
-# FAQs) by benchmarks/fusion.py for the shipped model (v4, session 9: 0.2 on all queries, then
-# 0.4 on the 61 weak-match queries pooled over the sets; a single weight was 0.3 in sessions
-# 6-8), see benchmarks/RESULTS.md.
+# query word once in a passage of average length). At WEAK_MATCH and above the dense side gets
+# DENSE_WEIGHT. Below it the keyword side found little, and the weaker its best match, the more
+# the dense side counts: WEAK_MATCH_DENSE_WEIGHT just under WEAK_MATCH, rising linearly to
+# NO_MATCH_DENSE_WEIGHT for a match of nothing. The weights are chosen on development sets of
+# both kinds (words shared; words paraphrased: Cranfield and three Debian FAQs) by
+# benchmarks/fusion.py for the shipped model (v4: 0.2 on all queries, then 0.4 and 0.6 on the
+# 61 weak-match queries pooled over the sets; session 11), see benchmarks/RESULTS.md.
 DENSE_WEIGHT = 0.2
 WEAK_MATCH = 0.5
 WEAK_MATCH_DENSE_WEIGHT = 0.4
+NO_MATCH_DENSE_WEIGHT = 0.6
 
 
-def dense_weight_for(lexical: Sequence[tuple[int, float]]) -> float:
-    """The dense weight of one query, from its lexical candidates (scores over the ceiling)."""
+def dense_weight_for(
+    lexical: Sequence[tuple[int, float]],
+    strong: float = DENSE_WEIGHT,
+    weak: float = WEAK_MATCH_DENSE_WEIGHT,
+    none: float = NO_MATCH_DENSE_WEIGHT,
+) -> float:
+    """The dense weight of one query, from its lexical candidates (scores over the ceiling).
+
+    `strong`, `weak` and `none` are the weights at and above WEAK_MATCH, just under it, and
+    for no keyword match at all (benchmarks/fusion.py varies them to choose the defaults).
+    """
     best = max((score for _, score in lexical), default=0.0)
-    return WEAK_MATCH_DENSE_WEIGHT if best < WEAK_MATCH else DENSE_WEIGHT
+    if best >= WEAK_MATCH:
+        return strong
+    return weak + (none - weak) * (1.0 - max(best, 0.0) / WEAK_MATCH)
 
 
 def group_by_document(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from docsearch.errors import EmptyQuery
-from docsearch.fusion import fuse, group_by_document
+from docsearch.fusion import dense_weight_for, fuse, group_by_document
 from docsearch.search import clean_query
 
 # sentence id -> document id
@@ -31,6 +31,17 @@ def test_fuse_keeps_a_weak_keyword_match_weak() -> None:
     dense = [(3, 0.8), (4, 0.2)]  # doc 20 paraphrases the query, doc 30 does not
     lexical = [(5, 0.1)]  # doc 30 shares one common word with it
     assert [i for i, _ in fuse(dense, lexical, DOCUMENT_OF, dense_weight=0.5)][0] == 3
+
+
+def test_dense_weight_rises_as_the_keyword_match_weakens() -> None:
+    strong, weak, none = 0.2, 0.4, 0.6
+    weight = lambda best: dense_weight_for([(1, best), (2, best / 2)], strong, weak, none)  # noqa: E731
+    assert weight(1.3) == weight(0.5) == strong  # at WEAK_MATCH (0.5) and above
+    assert weight(0.4999) == pytest.approx(weak, abs=1e-3)  # just under it
+    assert weight(0.25) == pytest.approx(0.5)  # halfway down, halfway up
+    assert weight(0.0) == pytest.approx(none)
+    assert dense_weight_for([], strong, weak, none) == pytest.approx(none)  # no match at all
+    assert weight(0.1) > weight(0.3) > weight(0.45)
 
 
 def test_fuse_missing_dense_takes_the_lowest_candidate_cosine() -> None:
