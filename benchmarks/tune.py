@@ -1,7 +1,8 @@
 """`docsearch tune` on SciFact (or Cranfield): retrieval before and after adapting the encoder.
 
     python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
-                              [--label NAME]
+                              [--teacher-map least_squares|rotation] [--teacher-whitening S]
+                              [--lr LR] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
 copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
@@ -75,6 +76,9 @@ def main() -> None:
         default=None,
         help="whiten the teacher's vectors this far first (default: WITH_TEACHER's)",
     )
+    parser.add_argument(
+        "--lr", type=float, default=None, help="peak learning rate (default: the config's)"
+    )
     parser.add_argument("--label", default=None, help="name of this run in the results")
     parser.add_argument(
         "--force", action="store_true", help="switch even when validation says no (to measure)"
@@ -103,6 +107,7 @@ def main() -> None:
         for key, value in (
             ("teacher_map", args.teacher_map),
             ("teacher_whitening", args.teacher_whitening),
+            ("lr", args.lr),
         )
         if value is not None
     }
