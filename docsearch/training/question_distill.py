@@ -10,8 +10,10 @@ what users ask and what answers them (`questions.py`, R data only):
   dense 0.505 -> 0.434 in 15 minutes) and then rotated into the base's coordinates
   (`docsearch.tuning.run.in_base_space(how="rotation")`);
 - pairs: symmetric InfoNCE of a question against its answer, in-batch negatives;
-- replay (optional): texts whose targets are the base's own vectors (science sentences first),
-  so what the base knew is held in place while the rest moves.
+- replay (optional): more texts (science sentences first) whose targets are the base's own
+  vectors, so what the base knew is held in place while the rest moves, or
+  (`replay_targets = "teacher"`) the teacher's, whitened and rotated with the rest, so that
+  science text is taught too rather than held.
 
 The loop is `docsearch.tuning.trainer.train_until`, run for a fixed number of steps. Teacher
 vectors are cached in shards under `teacher_cache` (an interrupted encoding resumes).
@@ -48,7 +50,8 @@ class QuestionDistillConfig:
     seed: int = 0
     answers: int = 42_000  # answer sentences with teacher targets
     queries: int = 38_000  # queries with teacher targets
-    replay: int = 0  # texts whose targets are the base's own vectors
+    replay: int = 0  # replayed texts (science sentences first)
+    replay_targets: str = "base"  # their targets: the base's own vectors, or "teacher"'s
     teacher_whitening: float = 0.75  # as the shipped model's (training/whitening.py); 0: none
     steps: int = 1000
     lr: float = 1e-3
@@ -113,27 +116,33 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
     """Train from the base model and write the result (a whole model) into `out_dir`."""
     from docsearch.encoder import Encoder
     from docsearch.model import save_model
-    from docsearch.training.teacher import cache_teacher_vectors, load_teacher_cache
     from docsearch.training.whitening import whiten_unit
     from docsearch.tuning.run import in_base_space
     from docsearch.tuning.trainer import Targets, TuneConfig, train_until
 
+    if config.replay_targets not in ("base", "teacher"):
+        raise ValueError(
+            f"replay_targets must be 'base' or 'teacher', not {config.replay_targets!r}"
+        )
     torch.set_num_threads(config.threads)
     base = Encoder.load(config.base_model or None, device=device)
     pairs = load_question_pairs(Path(config.data_dir).expanduser(), seed=config.seed)
     texts = teacher_texts(pairs, config)
     cache = Path(config.teacher_cache).expanduser()
-    cache_teacher_vectors(texts, cache, device=device, show_progress=True)
-    cached, teacher = load_teacher_cache(cache)
-    if cached != texts:
-        raise ValueError(f"{cache} holds other texts; name another teacher_cache")
+    teacher = _teacher_of(texts, cache, device)
     own = base.encode(texts, batch_size=128)
+    replay = replay_texts(pairs, set(texts), config.replay, config.seed) if config.replay else []
+    if replay and config.replay_targets == "teacher":
+        replay_cache = cache.with_name(f"{cache.name}-replay-{config.seed}-{config.replay}")
+        texts = texts + replay
+        teacher = np.concatenate([teacher, _teacher_of(replay, replay_cache, device)])
+        own = np.concatenate([own, base.encode(replay, batch_size=128)])
+        replay = []
     targets = in_base_space(
         whiten_unit(teacher.astype(np.float32), config.teacher_whitening), own, how="rotation"
     )
     log.info("mean cosine of the base to its targets: %.3f", float((own * targets).sum(1).mean()))
-    if config.replay:
-        replay = replay_texts(pairs, set(texts), config.replay, config.seed)
+    if replay:
         texts = texts + replay
         targets = np.concatenate([targets, base.encode(replay, batch_size=128)])
     model = base.model
@@ -155,3 +164,14 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         json.dumps({"config": asdict(config), "steps": steps}, indent=2) + "\n", encoding="utf-8"
     )
     log.info("trained %d steps; model in %s", steps, out_dir)
+
+
+def _teacher_of(texts: list[str], cache: Path, device: str) -> np.ndarray:
+    """The teacher's vectors of `texts`, encoded into (or read from) the sharded `cache`."""
+    from docsearch.training.teacher import cache_teacher_vectors, load_teacher_cache
+
+    cache_teacher_vectors(texts, cache, device=device, show_progress=True)
+    cached, vectors = load_teacher_cache(cache)
+    if cached != texts:
+        raise ValueError(f"{cache} holds other texts; name another teacher_cache")
+    return vectors

@@ -59,3 +59,12 @@ def test_config_rejects_unknown_keys(tmp_path: Path) -> None:
     path.write_text("steps = 3\n[mix]\narxiv = 2.0\n")
     config = QuestionDistillConfig.from_toml(path)
     assert (config.steps, config.mix) == (3, {"arxiv": 2.0})
+
+
+def test_unknown_replay_targets_are_refused_before_any_work(tmp_path: Path) -> None:
+    from docsearch.training.question_distill import distil_questions
+
+    config = QuestionDistillConfig(replay=10, replay_targets="neighbours", data_dir="/nonexistent")
+    with pytest.raises(ValueError, match="replay_targets"):
+        distil_questions(config, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
