@@ -2,7 +2,7 @@
 
     python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
                               [--teacher-map least_squares|rotation] [--teacher-whitening S]
-                              [--lr LR] [--label NAME]
+                              [--teacher-share S] [--lr LR] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
 copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
@@ -77,6 +77,12 @@ def main() -> None:
         help="whiten the teacher's vectors this far first (default: WITH_TEACHER's)",
     )
     parser.add_argument(
+        "--teacher-share",
+        type=float,
+        default=None,
+        help="share of the budget the teacher may spend encoding (default: the config's)",
+    )
+    parser.add_argument(
         "--lr", type=float, default=None, help="peak learning rate (default: the config's)"
     )
     parser.add_argument("--label", default=None, help="name of this run in the results")
@@ -108,6 +114,7 @@ def main() -> None:
             ("teacher_map", args.teacher_map),
             ("teacher_whitening", args.teacher_whitening),
             ("lr", args.lr),
+            ("teacher_share", args.teacher_share),
         )
         if value is not None
     }

@@ -36,8 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Share of the training budget the teacher may spend encoding sentences.
-TEACHER_SHARE = 0.4
 # Sentences of the base model's own vectors kept as targets when there is no teacher.
 KEEP_SAMPLE = 20_000
 # Sentences timed to estimate how long re-encoding the index will take.
@@ -132,8 +130,8 @@ def tune(
     log.info(
         "tune plan for %d sentences: %straining ~%.0f s, re-encoding ~%.0f s",
         len(corpus.texts),
-        f"teacher <= {TEACHER_SHARE * left:.0f} s, " if teacher is not None else "",
-        left * (1 - TEACHER_SHARE) if teacher is not None else left,
+        f"teacher <= {config.teacher_share * left:.0f} s, " if teacher is not None else "",
+        left * (1 - config.teacher_share) if teacher is not None else left,
         encode_seconds,
     )
     seconds: dict[str, float] = {}
@@ -261,7 +259,7 @@ def _targets(
         return Targets(texts, base.encode(texts))
     from docsearch.tuning.teacher import teacher_vectors
 
-    budget = TEACHER_SHARE * max(0.0, deadline - time.monotonic())
+    budget = config.teacher_share * max(0.0, deadline - time.monotonic())
     rows, vectors = teacher_vectors(
         teacher,
         corpus.texts,

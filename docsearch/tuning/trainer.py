@@ -44,6 +44,7 @@ class TuneConfig:
         max_steps: stop after this many steps even before the deadline (None: no limit).
         teacher_map: how the teacher's vectors are moved into the base model's coordinates
             ("least_squares" or "rotation", see `docsearch.tuning.run.in_base_space`).
+        teacher_share: share of the training budget the teacher may spend encoding sentences.
         teacher_whitening: partial whitening of the teacher's vectors, fitted on themselves,
             before they are moved (0: none; the shipped model was whitened at 0.75).
     """
@@ -58,6 +59,7 @@ class TuneConfig:
     seed: int = 0
     max_steps: int | None = None
     teacher_map: str = "least_squares"
+    teacher_share: float = 0.4
     teacher_whitening: float = 0.0
 
 
