@@ -116,7 +116,6 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
     """Train from the base model and write the result (a whole model) into `out_dir`."""
     from docsearch.encoder import Encoder
     from docsearch.model import save_model
-    from docsearch.training.whitening import whiten_unit
     from docsearch.tuning.run import in_base_space
     from docsearch.tuning.trainer import Targets, TuneConfig, train_until
 
@@ -139,7 +138,7 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         own = np.concatenate([own, base.encode(replay, batch_size=128)])
         replay = []
     targets = in_base_space(
-        whiten_unit(teacher.astype(np.float32), config.teacher_whitening), own, how="rotation"
+        teacher.astype(np.float32), own, how="rotation", whitening=config.teacher_whitening
     )
     log.info("mean cosine of the base to its targets: %.3f", float((own * targets).sum(1).mean()))
     if replay:

@@ -274,15 +274,18 @@ def _targets(
             f"the teacher gives {vectors.shape[1]}-d vectors but the model's are {base.dim}-d"
         )
     texts = [corpus.texts[i] for i in rows]
-    if config.teacher_whitening and len(vectors) > 2 * vectors.shape[1]:
-        from docsearch.training.whitening import whiten_unit
-
-        vectors = whiten_unit(vectors, config.teacher_whitening)
-    return Targets(texts, in_base_space(vectors, base.encode(texts), how=config.teacher_map))
+    moved = in_base_space(
+        vectors, base.encode(texts), how=config.teacher_map, whitening=config.teacher_whitening
+    )
+    return Targets(texts, moved)
 
 
 def in_base_space(
-    teacher: np.ndarray, base: np.ndarray, ridge: float = 1e-3, how: str = "least_squares"
+    teacher: np.ndarray,
+    base: np.ndarray,
+    ridge: float = 1e-3,
+    how: str = "least_squares",
+    whitening: float = 0.0,
 ) -> np.ndarray:
     """The teacher's vectors moved into the base model's coordinates.
 
@@ -302,10 +305,17 @@ def in_base_space(
         base: float32[n, d] the base model's unit vectors of the same sentences.
         ridge: regularisation of the least-squares map.
         how: "least_squares" or "rotation".
+        whitening: first whiten the teacher's vectors this far, fitted on themselves, so they
+            have the base's whitened geometry (`training.whitening.whiten_unit`; skipped when
+            there are too few to fit it, no more than 2 d).
 
     Returns:
         float32[n, d] unit vectors.
     """
+    if whitening and len(teacher) > 2 * teacher.shape[1]:
+        from docsearch.training.whitening import whiten_unit
+
+        teacher = whiten_unit(teacher, whitening)
     if how == "rotation":
         u, _, vt = np.linalg.svd(teacher.astype(np.float64).T @ base.astype(np.float64))
         rotated: np.ndarray = (teacher.astype(np.float64) @ (u @ vt)).astype(np.float32)

@@ -201,3 +201,27 @@ def test_a_rotation_into_the_base_space_keeps_the_teachers_cosines() -> None:
     assert np.sum(teacher * base, axis=1).mean() < 0.5  # which the raw vectors were not
     with pytest.raises(ValueError, match="unknown teacher map"):
         in_base_space(teacher.astype(np.float32), base.astype(np.float32), how="sideways")
+
+
+def test_whitening_the_teacher_first_evens_out_its_directions_and_keeps_unit_vectors() -> None:
+    from docsearch.tuning.run import in_base_space
+
+    rng = np.random.default_rng(2)
+    scale = np.array([8.0, 4.0, 2.0] + [1.0] * 13)
+    teacher = rng.standard_normal((600, 16)) * scale + 2.0  # a shared direction, uneven spread
+    teacher /= np.linalg.norm(teacher, axis=1, keepdims=True)
+    base = rng.standard_normal((600, 16))
+    base /= np.linalg.norm(base, axis=1, keepdims=True)
+    args = (teacher.astype(np.float32), base.astype(np.float32))
+    plain = in_base_space(*args, how="rotation")
+    whitened = in_base_space(*args, how="rotation", whitening=1.0)
+    np.testing.assert_allclose(np.linalg.norm(whitened, axis=1), 1.0, rtol=1e-5)
+
+    def spread(v: np.ndarray) -> float:
+        values = np.linalg.eigvalsh(np.cov(v.T))
+        return float(values.max() / values.min())
+
+    assert spread(whitened) < spread(plain) / 5
+    # Too few vectors to fit a whitening (no more than 2 d): left as they are, not refused.
+    few = in_base_space(args[0][:20], args[1][:20], how="rotation", whitening=1.0)
+    np.testing.assert_allclose(few, in_base_space(args[0][:20], args[1][:20], how="rotation"))
