@@ -47,7 +47,8 @@ class QuestionDistillConfig:
     data_dir: str = "../shared/data/train"
     teacher_cache: str = "~/.cache/docsearch/teacher/questions"
     base_model: str = ""  # a model directory; empty: the shipped default
-    seed: int = 0
+    seed: int = 0  # which texts are drawn (and so which teacher vectors are cached)
+    train_seed: int = -1  # the training loop's draws and initial state; -1: `seed`
     answers: int = 42_000  # answer sentences with teacher targets
     queries: int = 38_000  # queries with teacher targets
     replay: int = 0  # replayed texts (science sentences first)
@@ -69,7 +70,7 @@ class QuestionDistillConfig:
 class QuestionPairs:
     """Draw (question, answer) batches by source mix; no text twice in a batch.
 
-    The `sample(n)` interface of `docsearch.tuning.pairs.PairBatcher`, so `train_until` takes it.
+    A `docsearch.tuning.trainer.PairSource`, so `train_until` takes it.
     """
 
     def __init__(self, pairs: list[QuestionPair], mix: dict[str, float], seed: int) -> None:
@@ -145,13 +146,14 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         texts = texts + replay
         targets = np.concatenate([targets, base.encode(replay, batch_size=128)])
     model = base.model
+    train_seed = config.seed if config.train_seed < 0 else config.train_seed
     tune = TuneConfig(
-        lr=config.lr, pair_weight=config.pair_weight, seed=config.seed, max_steps=config.steps
+        lr=config.lr, pair_weight=config.pair_weight, seed=train_seed, max_steps=config.steps
     )
     steps = train_until(
         model,
         base.tokenizer,
-        QuestionPairs(pairs, config.mix, config.seed),  # type: ignore[arg-type]
+        QuestionPairs(pairs, config.mix, train_seed),
         Targets(texts, targets),
         float("inf"),
         tune,

@@ -15,6 +15,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -23,9 +24,16 @@ from docsearch.model import BiGRUEncoder
 from docsearch.tokenizer import Tokenizer
 from docsearch.training.losses import DistillationLoss, PairLoss
 from docsearch.training.train import pad_batch
-from docsearch.tuning.pairs import PairBatcher
 
 log = logging.getLogger(__name__)
+
+
+class PairSource(Protocol):
+    """What the loop draws its pairs from (`docsearch.tuning.pairs.PairBatcher` and the like)."""
+
+    def sample(self, size: int) -> tuple[list[str], list[str]]:
+        """Up to `size` (anchor, positive) pairs, as two lists of texts."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ class Targets:
 def train_until(
     model: BiGRUEncoder,
     tokenizer: Tokenizer,
-    pairs: PairBatcher,
+    pairs: PairSource,
     targets: Targets,
     seconds: float,
     config: TuneConfig,

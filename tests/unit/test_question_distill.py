@@ -43,6 +43,12 @@ def test_teacher_texts_are_a_seeded_distinct_sample_of_queries_and_answers() -> 
     assert teacher_texts(pairs(), QuestionDistillConfig(answers=20, queries=10, seed=4)) != first
 
 
+def test_a_training_seed_leaves_the_drawn_texts_and_their_teacher_cache_alone() -> None:
+    drawn = teacher_texts(pairs(), QuestionDistillConfig(answers=20, queries=10, seed=3))
+    reseeded = QuestionDistillConfig(answers=20, queries=10, seed=3, train_seed=1)
+    assert teacher_texts(pairs(), reseeded) == drawn
+
+
 def test_replay_puts_science_first_and_skips_the_teacher_texts() -> None:
     excluded = {"We study topic 0."}
     replay = replay_texts(pairs(), excluded, 10, seed=0)
