@@ -2,7 +2,7 @@
 
     python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
                               [--teacher-map least_squares|rotation] [--teacher-whitening S]
-                              [--teacher-share S] [--lr LR] [--label NAME]
+                              [--teacher-share S] [--lr LR] [--seed N] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
 copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
@@ -85,6 +85,9 @@ def main() -> None:
     parser.add_argument(
         "--lr", type=float, default=None, help="peak learning rate (default: the config's)"
     )
+    parser.add_argument(
+        "--seed", type=int, default=None, help="tune's seed (default: the config's; for the noise)"
+    )
     parser.add_argument("--label", default=None, help="name of this run in the results")
     parser.add_argument(
         "--force", action="store_true", help="switch even when validation says no (to measure)"
@@ -115,6 +118,7 @@ def main() -> None:
             ("teacher_whitening", args.teacher_whitening),
             ("lr", args.lr),
             ("teacher_share", args.teacher_share),
+            ("seed", args.seed),
         )
         if value is not None
     }
