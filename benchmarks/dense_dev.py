@@ -9,6 +9,10 @@ was built with is measured on its own vectors), every query is encoded as the en
 queries, and documents are ranked by their best sentence with exact inner products (no FAISS
 approximation). Metrics as in `quality.py` / `debian_faq.py`: nDCG@10 for Cranfield and
 SciFact, MRR@10 for the FAQs; plus STS-B dev (Spearman), the split that chooses checkpoints.
+**Hybrid** too (`hybrid_<set>`, session 12): each model's exact dense candidates fused with the
+index's own lexical candidates by the engine's rule (`docsearch.fusion.fuse`, the query's own
+dense weight), i.e. what a user of that model would get by default; `lexical` is reported once,
+as it does not depend on the model.
 Each model takes about 2 minutes on two cores (~260k sentences). Writes
 benchmarks/results/dense_dev.json (one entry per model, by its folder name).
 """
@@ -56,22 +60,79 @@ def sentence_texts(folder: Path) -> list[str]:
     return [text for (text,) in rows]
 
 
-def measure(encoder, sets) -> dict[str, float]:
-    """Score of `encoder` on each set, their mean, and STS-B dev."""
+FETCH = 100  # candidates per side, as fusion.py and the engine's hybrid mode fetch
+
+
+def lexical_candidates(folder: Path, queries: list[str]) -> list[list[tuple[int, float]]]:
+    """The index's BM25 candidates of each query, scored over the query's ceiling (as the
+    engine fuses them); the same for every model."""
+    from indexer import Index
+
+    index = Index.open(folder)
+    try:
+        out = []
+        for text in queries:
+            ceiling = index.lexical_ceiling(text) or 1.0
+            out.append([(i, s / ceiling) for i, s in index.search_lexical(text, FETCH)])
+        return out
+    finally:
+        index.close()
+
+
+def measure(encoder, sets, lexical_of: dict[str, list] | None = None) -> dict[str, float]:
+    """Score of `encoder` on each set, their mean, STS-B dev, and hybrid on each set when the
+    sets' lexical candidates are given (`lexical_of[set name]`, in query order)."""
+    from docsearch.fusion import fuse
     from docsearch.training.evaluation import read_sts, sts_spearman
 
     out: dict[str, float] = {}
+    hybrid: dict[str, float] = {}
     for name, (metric, folder, queries, relevant) in sets.items():
         stored = dense_units.StoredIndex(folder)
+        ids = np.empty(len(stored.sentence_row), np.int64)
+        for sentence_id, row in stored.sentence_row.items():
+            ids[row] = sentence_id
+        document_of = {int(i): int(d) for i, d in zip(ids, stored.doc, strict=True)}
         vectors = encoder.encode(sentence_texts(folder), batch_size=128)
         qids = [q for q in queries if q in relevant]
-        totals = []
-        for q, v in zip(qids, encoder.encode_queries([queries[q] for q in qids]), strict=True):
-            ranked = dense_units.rank_documents(vectors @ v, stored.doc, "max")
+        totals, fused_totals = [], []
+        query_vectors = encoder.encode_queries([queries[q] for q in qids])
+        for n, (q, v) in enumerate(zip(qids, query_vectors, strict=True)):
+            scores = vectors @ v
+            ranked = dense_units.rank_documents(scores, stored.doc, "max")
             totals.append(dense_units.score(metric, [stored.stem[d] for d in ranked], relevant[q]))
+            if lexical_of is None:
+                continue
+            top = np.argpartition(-scores, min(FETCH, len(scores) - 1))[:FETCH]
+            top = top[np.argsort(-scores[top])]
+            dense = [(int(ids[r]), float(scores[r])) for r in top]
+            fused = fuse(dense, lexical_of[name][n], document_of)
+            stems = list(dict.fromkeys(stored.stem[document_of[i]] for i, _ in fused))
+            fused_totals.append(dense_units.score(metric, stems, relevant[q]))
         out[name] = round(float(np.mean(totals)), 4)
+        if fused_totals:
+            hybrid[f"hybrid_{name}"] = round(float(np.mean(fused_totals)), 4)
     out["mean"] = round(float(np.mean([out[name] for name in sets])), 4)
+    if hybrid:
+        out.update(hybrid)
+        out["hybrid_mean"] = round(float(np.mean(list(hybrid.values()))), 4)
     out["stsb_dev"] = round(sts_spearman(encoder.encode, *read_sts(STS_DEV)), 4)
+    return out
+
+
+def lexical_scores(sets, lexical_of) -> dict[str, float]:
+    """The lexical side alone on each set (documents by their best passage)."""
+    out: dict[str, float] = {}
+    for name, (metric, folder, queries, relevant) in sets.items():
+        stored = dense_units.StoredIndex(folder)
+        document_of = {i: int(stored.doc[row]) for i, row in stored.sentence_row.items()}
+        qids = [q for q in queries if q in relevant]
+        totals = []
+        for q, lexical in zip(qids, lexical_of[name], strict=True):
+            stems = list(dict.fromkeys(stored.stem[document_of[i]] for i, _ in lexical))
+            totals.append(dense_units.score(metric, stems, relevant[q]))
+        out[name] = round(float(np.mean(totals)), 4)
+    out["mean"] = round(float(np.mean(list(out.values()))), 4)
     return out
 
 
@@ -94,10 +155,16 @@ def main() -> None:
     result: dict[str, object] = {"machine": machine_info()}
     if args.out.exists():
         result.update(json.loads(args.out.read_text()))
+    lexical_of = {
+        name: lexical_candidates(folder, [queries[q] for q in queries if q in relevant])
+        for name, (_, folder, queries, relevant) in sets.items()
+    }
+    result["lexical"] = lexical_scores(sets, lexical_of)
+    print("lexical", json.dumps(result["lexical"]), flush=True)
     for model in ([None] if args.shipped or not args.model else []) + args.model:
         encoder = Encoder.load(model, device="cpu")
         key = "shipped " + encoder.name if model is None else model.name
-        result[key] = measure(encoder, sets)
+        result[key] = measure(encoder, sets, lexical_of)
         print(key, json.dumps(result[key]), flush=True)
     result["machine"] = machine_info()
     args.out.write_text(json.dumps(result, indent=2) + "\n")

@@ -2,7 +2,8 @@
 
     python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
                               [--teacher-map least_squares|rotation] [--teacher-whitening S]
-                              [--teacher-share S] [--lr LR] [--seed N] [--label NAME]
+                              [--teacher-share S] [--teacher-order random|coverage]
+                              [--lr LR] [--seed N] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
 copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
@@ -83,6 +84,12 @@ def main() -> None:
         help="share of the budget the teacher may spend encoding (default: the config's)",
     )
     parser.add_argument(
+        "--teacher-order",
+        default=None,
+        choices=["random", "coverage"],
+        help="which sentences the teacher encodes first (default: the config's)",
+    )
+    parser.add_argument(
         "--lr", type=float, default=None, help="peak learning rate (default: the config's)"
     )
     parser.add_argument(
@@ -119,6 +126,7 @@ def main() -> None:
             ("lr", args.lr),
             ("teacher_share", args.teacher_share),
             ("seed", args.seed),
+            ("teacher_order", args.teacher_order),
         )
         if value is not None
     }

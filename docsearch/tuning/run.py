@@ -265,6 +265,7 @@ def _targets(
         corpus.texts,
         budget,
         seed=config.seed,
+        order=config.teacher_order,
         progress=None if progress is None else lambda d, t: progress("teacher", d, t),
     )
     if not len(rows):  # the budget was too small for even one chunk

@@ -5,7 +5,9 @@ Installed with `pip install "docsearch[teacher]"`; only `docsearch tune --teache
 
 from __future__ import annotations
 
+import heapq
 import logging
+import re
 import time
 from collections.abc import Callable
 
@@ -18,6 +20,8 @@ log = logging.getLogger(__name__)
 
 # Texts per teacher call: big enough to amortise overhead, small enough to stop on time.
 CHUNK = 512
+# The words `coverage_order` counts: three letters or more (shorter ones are mostly common).
+WORD = re.compile(r"\w{3,}")
 
 
 def load_teacher(device: str) -> object:
@@ -38,28 +42,65 @@ def load_teacher(device: str) -> object:
         ) from exc
 
 
+def coverage_order(texts: list[str], seed: int = 0) -> np.ndarray:
+    """A permutation of `texts` that meets the corpus's words as early as it can.
+
+    Greedy maximum coverage over word types (lazy: a text's count of unseen words only falls,
+    so a stale count is an upper bound): the text bringing the most words not yet seen comes
+    next, until every word has been seen; the remaining texts follow in a seeded shuffle, which
+    also breaks ties. A teacher that stops early has then taught the student the most words.
+    """
+    shuffled = np.random.default_rng(seed).permutation(len(texts))
+    words = [frozenset(WORD.findall(texts[i].lower())) for i in shuffled]
+    heap = [(-len(w), n) for n, w in enumerate(words) if w]
+    heapq.heapify(heap)
+    seen: set[str] = set()
+    first: list[int] = []
+    while heap:
+        _, n = heapq.heappop(heap)
+        new = len(words[n] - seen)
+        if not new:
+            continue
+        if heap and new < -heap[0][0]:
+            heapq.heappush(heap, (-new, n))  # stale: count again when it comes up
+            continue
+        first.append(n)
+        seen |= words[n]
+    chosen = set(first)
+    rest = [n for n in range(len(words)) if n not in chosen]
+    return shuffled[np.array(first + rest, dtype=np.int64)]
+
+
 def teacher_vectors(
     model: object,
     texts: list[str],
     seconds: float,
     *,
     seed: int = 0,
+    order: str = "random",
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Encode a random sample of `texts` with the teacher until `seconds` have passed.
+    """Encode a sample of `texts` with the teacher until `seconds` have passed.
+
+    The sample is drawn in a seeded random `order`, or ("coverage") by `coverage_order`.
 
     Returns:
         rows: int64[m] indices into `texts` that were encoded; vectors: float32[m, 384].
     """
-    order = np.random.default_rng(seed).permutation(len(texts))
+    if order not in ("random", "coverage"):
+        raise ValueError(f"order must be 'random' or 'coverage', not {order!r}")
+    if order == "coverage":
+        sequence = coverage_order(texts, seed)
+    else:
+        sequence = np.random.default_rng(seed).permutation(len(texts))
     deadline = time.monotonic() + seconds
     rows: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     done = 0
-    for start in range(0, len(order), CHUNK):
+    for start in range(0, len(sequence), CHUNK):
         if time.monotonic() >= deadline:
             break
-        chunk = order[start : start + CHUNK]
+        chunk = sequence[start : start + CHUNK]
         # Length-sorted inside the chunk: less padding, same result.
         chunk = chunk[np.argsort([len(texts[i]) for i in chunk], kind="stable")]
         encoded = model.encode(  # type: ignore[attr-defined]

@@ -55,6 +55,9 @@ class TuneConfig:
         teacher_share: share of the training budget the teacher may spend encoding sentences.
         teacher_whitening: partial whitening of the teacher's vectors, fitted on themselves,
             before they are moved (0: none; the shipped model was whitened at 0.75).
+        teacher_order: which sentences the teacher encodes first: "random" (a seeded
+            sample) or "coverage" (those that bring the most unseen words first,
+            `docsearch.tuning.teacher.coverage_order`).
     """
 
     pair_batch: int = 64
@@ -69,6 +72,7 @@ class TuneConfig:
     teacher_map: str = "least_squares"
     teacher_share: float = 0.4
     teacher_whitening: float = 0.0
+    teacher_order: str = "random"
 
 
 # Chosen by benchmarks/tune_sweep.py on SciFact's abstracts (results in benchmarks/RESULTS.md).

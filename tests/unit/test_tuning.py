@@ -225,3 +225,35 @@ def test_whitening_the_teacher_first_evens_out_its_directions_and_keeps_unit_vec
     # Too few vectors to fit a whitening (no more than 2 d): left as they are, not refused.
     few = in_base_space(args[0][:20], args[1][:20], how="rotation", whitening=1.0)
     np.testing.assert_allclose(few, in_base_space(args[0][:20], args[1][:20], how="rotation"))
+
+
+def test_coverage_order_meets_every_word_before_repeating_known_ones() -> None:
+    from docsearch.tuning.teacher import coverage_order
+
+    texts = [
+        "the cat sat on the mat",
+        "the cat sat",  # nothing new once the first is in
+        "enzymes catalyse reactions in living cells",
+        "the mat",  # nothing new either
+        "ribosomes translate messenger rna",
+        "",
+    ]
+    order = [int(i) for i in coverage_order(texts, seed=0)]
+    assert sorted(order) == list(range(len(texts)))  # a permutation
+    assert set(order[:3]) == {0, 2, 4}  # the texts that bring words come first
+    assert order[0] == 2  # the one that brings the most of them first of all
+    assert order == [int(i) for i in coverage_order(texts, seed=0)]
+
+
+def test_teacher_vectors_take_a_coverage_order_and_refuse_an_unknown_one() -> None:
+    from docsearch.tuning.teacher import teacher_vectors
+
+    class Teacher:
+        def encode(self, texts: list[str], **_: object) -> np.ndarray:
+            return np.ones((len(texts), 384), np.float32)
+
+    texts = ["alpha beta gamma", "alpha", "beta", "delta epsilon"]
+    rows, vectors = teacher_vectors(Teacher(), texts, 60.0, order="coverage")
+    assert sorted(rows.tolist()) == [0, 1, 2, 3] and vectors.shape == (4, 384)
+    with pytest.raises(ValueError, match="order"):
+        teacher_vectors(Teacher(), texts, 60.0, order="alphabetical")
