@@ -90,9 +90,16 @@ SELF_SUPERVISED = TuneConfig()
 # the base's first, the rate is 3e-3 and the teacher gets 20% of the budget rather than 40%
 # (more steps over fewer sentences): SciFact dense 0.532 in 15 minutes, held-out validation
 # 0.3242 -> 0.382 (session 9's setting: 0.3634); Cranfield in 5 minutes 0.2426 -> 0.2907 (0.2737);
-# one run per setting, see benchmarks/RESULTS.md.
+# one run per setting, see benchmarks/RESULTS.md. Since session 12 the teacher encodes the
+# sentences that bring the most unseen words first ("coverage"; a random ~16,000 of SciFact's
+# 50,165 sentences hold 67% of its word types, the coverage order's all of them): SciFact dense
+# 0.5399 and 0.5355 with seeds 0 and 1, against 0.5321 and 0.5215 for the random sample.
 WITH_TEACHER = TuneConfig(
-    lr=3e-3, teacher_map="rotation", teacher_whitening=0.75, teacher_share=0.2
+    lr=3e-3,
+    teacher_map="rotation",
+    teacher_whitening=0.75,
+    teacher_share=0.2,
+    teacher_order="coverage",
 )
 
 
