@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 CHUNK = 512
 # The words `coverage_order` counts: three letters or more (shorter ones are mostly common).
 WORD = re.compile(r"\w{3,}")
+# Texts `coverage_order` orders at most (the rest keep their shuffled order).
+COVERAGE_LIMIT = 200_000
 
 
 def load_teacher(device: str) -> object:
@@ -42,7 +44,7 @@ def load_teacher(device: str) -> object:
         ) from exc
 
 
-def coverage_order(texts: list[str], seed: int = 0) -> np.ndarray:
+def coverage_order(texts: list[str], seed: int = 0, limit: int = COVERAGE_LIMIT) -> np.ndarray:
     """A permutation of `texts` that meets the corpus's words as early as it can.
 
     Greedy maximum coverage over word types (lazy: a text's count of unseen words only falls,
@@ -67,7 +69,7 @@ def coverage_order(texts: list[str], seed: int = 0) -> np.ndarray:
         first.append(n)
         seen |= words[n]
     chosen = set(first)
-    rest = [n for n in range(len(words)) if n not in chosen]
+    rest = [n for n in range(len(texts)) if n not in chosen]
     return shuffled[np.array(first + rest, dtype=np.int64)]
 
 
@@ -89,11 +91,11 @@ def teacher_vectors(
     """
     if order not in ("random", "coverage"):
         raise ValueError(f"order must be 'random' or 'coverage', not {order!r}")
+    deadline = time.monotonic() + seconds  # ordering the texts is part of the budget
     if order == "coverage":
         sequence = coverage_order(texts, seed)
     else:
         sequence = np.random.default_rng(seed).permutation(len(texts))
-    deadline = time.monotonic() + seconds
     rows: list[np.ndarray] = []
     vectors: list[np.ndarray] = []
     done = 0

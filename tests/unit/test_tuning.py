@@ -243,6 +243,8 @@ def test_coverage_order_meets_every_word_before_repeating_known_ones() -> None:
     assert set(order[:3]) == {0, 2, 4}  # the texts that bring words come first
     assert order[0] == 2  # the one that brings the most of them first of all
     assert order == [int(i) for i in coverage_order(texts, seed=0)]
+    limited = [int(i) for i in coverage_order(texts, seed=0, limit=2)]
+    assert sorted(limited) == list(range(len(texts)))  # a permutation even when capped
 
 
 def test_teacher_vectors_take_a_coverage_order_and_refuse_an_unknown_one() -> None:
