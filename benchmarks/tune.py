@@ -3,6 +3,7 @@
     python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
                               [--teacher-map least_squares|rotation] [--teacher-whitening S]
                               [--teacher-share S] [--teacher-order random|coverage]
+                              [--teacher-precision fp32|bf16|auto]
                               [--lr LR] [--seed N] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
@@ -90,6 +91,12 @@ def main() -> None:
         help="which sentences the teacher encodes first (default: the config's)",
     )
     parser.add_argument(
+        "--teacher-precision",
+        default=None,
+        choices=["fp32", "bf16", "auto"],
+        help="the teacher's arithmetic on the CPU (default: the config's)",
+    )
+    parser.add_argument(
         "--lr", type=float, default=None, help="peak learning rate (default: the config's)"
     )
     parser.add_argument(
@@ -127,6 +134,7 @@ def main() -> None:
             ("teacher_share", args.teacher_share),
             ("seed", args.seed),
             ("teacher_order", args.teacher_order),
+            ("teacher_precision", args.teacher_precision),
         )
         if value is not None
     }

@@ -266,6 +266,7 @@ def _targets(
         budget,
         seed=config.seed,
         order=config.teacher_order,
+        precision=config.teacher_precision,
         progress=None if progress is None else lambda d, t: progress("teacher", d, t),
     )
     if not len(rows):  # the budget was too small for even one chunk

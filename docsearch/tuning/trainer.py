@@ -58,6 +58,8 @@ class TuneConfig:
         teacher_order: which sentences the teacher encodes first: "random" (a seeded
             sample) or "coverage" (those that bring the most unseen words first,
             `docsearch.tuning.teacher.coverage_order`).
+        teacher_precision: "fp32", "bf16" (autocast on the CPU) or "auto" (bf16 where the CPU
+            has it natively, `docsearch.tuning.teacher.native_bf16`).
     """
 
     pair_batch: int = 64
@@ -73,6 +75,7 @@ class TuneConfig:
     teacher_share: float = 0.4
     teacher_whitening: float = 0.0
     teacher_order: str = "random"
+    teacher_precision: str = "fp32"
 
 
 # Chosen by benchmarks/tune_sweep.py on SciFact's abstracts (results in benchmarks/RESULTS.md).

@@ -259,3 +259,22 @@ def test_teacher_vectors_take_a_coverage_order_and_refuse_an_unknown_one() -> No
     assert sorted(rows.tolist()) == [0, 1, 2, 3] and vectors.shape == (4, 384)
     with pytest.raises(ValueError, match="order"):
         teacher_vectors(Teacher(), texts, 60.0, order="alphabetical")
+
+
+def test_a_bf16_teacher_encodes_under_cpu_autocast_and_fp32_does_not() -> None:
+    from docsearch.tuning.teacher import teacher_vectors
+
+    class Teacher:
+        device = "cpu"
+        autocast: list[bool] = []
+
+        def encode(self, texts: list[str], **_: object) -> np.ndarray:
+            self.autocast.append(torch.is_autocast_enabled("cpu"))
+            return np.ones((len(texts), 384), np.float32)
+
+    teacher = Teacher()
+    teacher_vectors(teacher, ["one text", "another"], 60.0, precision="bf16")
+    teacher_vectors(teacher, ["one text", "another"], 60.0, precision="fp32")
+    assert teacher.autocast == [True, False]
+    with pytest.raises(ValueError, match="precision"):
+        teacher_vectors(teacher, ["one text"], 60.0, precision="fp8")
