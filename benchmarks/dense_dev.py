@@ -89,9 +89,7 @@ def measure(encoder, sets, lexical_of: dict[str, list] | None = None) -> dict[st
     hybrid: dict[str, float] = {}
     for name, (metric, folder, queries, relevant) in sets.items():
         stored = dense_units.StoredIndex(folder)
-        ids = np.empty(len(stored.sentence_row), np.int64)
-        for sentence_id, row in stored.sentence_row.items():
-            ids[row] = sentence_id
+        ids = stored.sentence_ids
         document_of = {int(i): int(d) for i, d in zip(ids, stored.doc, strict=True)}
         vectors = encoder.encode(sentence_texts(folder), batch_size=128)
         qids = [q for q in queries if q in relevant]
@@ -125,7 +123,7 @@ def lexical_scores(sets, lexical_of) -> dict[str, float]:
     out: dict[str, float] = {}
     for name, (metric, folder, queries, relevant) in sets.items():
         stored = dense_units.StoredIndex(folder)
-        document_of = {i: int(stored.doc[row]) for i, row in stored.sentence_row.items()}
+        document_of = {int(i): int(d) for i, d in zip(stored.sentence_ids, stored.doc, strict=True)}
         qids = [q for q in queries if q in relevant]
         totals = []
         for q, lexical in zip(qids, lexical_of[name], strict=True):

@@ -96,6 +96,7 @@ class StoredIndex:
         order = np.array([row_of[r[0]] for r in rows])
         self.vectors = vectors[order].astype(np.float32)
         self.sentence_row = {r[0]: n for n, r in enumerate(rows)}
+        self.sentence_ids = np.array([r[0] for r in rows], np.int64)  # of each row
         self.doc = np.array([r[1] for r in rows])
         self.stem = {r[1]: Path(r[3]).stem for r in rows}
         self.passages = [
