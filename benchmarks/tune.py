@@ -3,7 +3,7 @@
     python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
                               [--teacher-map least_squares|rotation] [--teacher-whitening S]
                               [--teacher-share S] [--teacher-order random|coverage]
-                              [--teacher-precision fp32|bf16|auto]
+                              [--teacher-precision fp32|bf16|auto] [--target-negatives N]
                               [--lr LR] [--seed N] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
@@ -97,6 +97,12 @@ def main() -> None:
         help="the teacher's arithmetic on the CPU (default: the config's)",
     )
     parser.add_argument(
+        "--target-negatives",
+        type=int,
+        default=None,
+        help="other targets drawn as extra negatives each step (default: the config's)",
+    )
+    parser.add_argument(
         "--lr", type=float, default=None, help="peak learning rate (default: the config's)"
     )
     parser.add_argument(
@@ -135,6 +141,7 @@ def main() -> None:
             ("seed", args.seed),
             ("teacher_order", args.teacher_order),
             ("teacher_precision", args.teacher_precision),
+            ("target_negatives", args.target_negatives),
         )
         if value is not None
     }

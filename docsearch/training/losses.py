@@ -53,11 +53,15 @@ class DistillationLoss(nn.Module):
         self.temperature = temperature
         self.distance_weight = distance_weight
 
-    def forward(self, student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
-        """student, teacher: float[batch, dim] unit vectors of the same texts."""
+    def forward(
+        self, student: torch.Tensor, teacher: torch.Tensor, negatives: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """student, teacher: float[batch, dim] unit vectors of the same texts; negatives:
+        float[m, dim] teacher vectors of other texts, extra negatives for every student row."""
         teacher = teacher.to(student.dtype)
+        candidates = teacher if negatives is None else torch.cat([teacher, negatives.to(teacher)])
         return self.distance_weight * distance_loss(student, teacher) + info_nce(
-            student, teacher, self.temperature
+            student, candidates, self.temperature
         )
 
 

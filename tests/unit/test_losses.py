@@ -37,6 +37,13 @@ def test_distillation_loss_lower_when_student_matches_teacher() -> None:
     assert loss(teacher, teacher) < loss(noise, teacher)
 
 
+def test_distillation_loss_counts_extra_teacher_negatives() -> None:
+    teacher = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    near = torch.nn.functional.normalize(torch.tensor([[0.9, 0.1]]), dim=-1)
+    loss = DistillationLoss(temperature=0.5)
+    assert loss(teacher, teacher, near) > loss(teacher, teacher)
+
+
 def test_pair_loss_uses_negatives() -> None:
     a = torch.nn.functional.normalize(torch.tensor([[1.0, 0.0], [0.0, 1.0]]), dim=-1)
     without = PairLoss(0.5)(a, a)

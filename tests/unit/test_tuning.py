@@ -16,7 +16,7 @@ from docsearch.tokenizer import Tokenizer
 from docsearch.training.losses import DistillationLoss
 from docsearch.training.train import pad_batch
 from docsearch.tuning.pairs import Corpus, PairBatcher
-from docsearch.tuning.trainer import Targets, TuneConfig, train_until
+from docsearch.tuning.trainer import Targets, TuneConfig, draw_negatives, train_until
 from tests.conftest import SAMPLE_DOCS, TINY_CORPUS
 
 FEW_STEPS = TuneConfig(max_steps=3, lr=1e-2, warmup_steps=1)
@@ -36,7 +36,10 @@ def target_loss(model: torch.nn.Module, tokenizer: Tokenizer, targets: Targets) 
         return float(DistillationLoss()(model(ids, lengths), torch.from_numpy(targets.vectors)))
 
 
-def test_training_moves_the_student_toward_its_targets(tiny_model_dir: Path) -> None:
+@pytest.mark.parametrize("negatives", [0, 16])
+def test_training_moves_the_student_toward_its_targets(
+    tiny_model_dir: Path, negatives: int
+) -> None:
     model = load_model(tiny_model_dir)
     tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
     texts = [f"{t} ({i})" for i, t in enumerate(TINY_CORPUS * 4)]
@@ -45,12 +48,30 @@ def test_training_moves_the_student_toward_its_targets(tiny_model_dir: Path) -> 
     targets = Targets(texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
     corpus = Corpus(texts, np.arange(len(texts), dtype=np.int64) // 4)
     before = target_loss(model, tokenizer, targets)
-    config = TuneConfig(max_steps=60, lr=1e-2, target_batch=32, pair_batch=8, pair_weight=0.1)
+    config = TuneConfig(
+        max_steps=60,
+        lr=1e-2,
+        target_batch=32,
+        pair_batch=8,
+        pair_weight=0.1,
+        target_negatives=negatives,
+    )
     steps = train_until(
         model, tokenizer, PairBatcher(corpus), targets, 600.0, config, device=torch.device("cpu")
     )
     assert steps == 60
     assert target_loss(model, tokenizer, targets) < before - 0.1
+
+
+def test_extra_negatives_are_other_targets_than_the_batch_and_none_when_off() -> None:
+    rng = np.random.default_rng(0)
+    rows = np.array([0, 5, 9])
+    drawn = draw_negatives(rng, 20, rows, 8)
+    assert drawn is not None and len(drawn) == 8
+    assert not set(drawn.tolist()) & {0, 5, 9}
+    assert len(set(drawn.tolist())) == 8
+    assert draw_negatives(rng, 20, rows, 0) is None
+    assert draw_negatives(rng, 3, rows, 8) is None  # nothing but the batch to draw from
 
 
 def test_tune_switches_the_index_to_an_adapted_model_kept_inside_it(
