@@ -55,7 +55,7 @@ DEV_NAMES = (
     "debian_git-doc",
     "debian_zsh-doc",
 )
-CALIBRATED_WEIGHTS = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+CALIBRATED_WEIGHTS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 
 
 def dev_sets() -> dict[
