@@ -226,9 +226,12 @@ def main() -> None:
     result["machine"] = machine_info()
     with_references = args.references
     for package in args.packages.split(","):
+        earlier = result.get(package)
         result[package] = measure(package)
         if with_references:
             result[package]["references"] = references(package)  # type: ignore[index]
+        elif isinstance(earlier, dict) and "references" in earlier:  # they do not change
+            result[package]["references"] = earlier["references"]  # type: ignore[index]
         print(package, json.dumps(result[package]), flush=True)
     path.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {path}")
