@@ -146,7 +146,10 @@ def train_until(
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.01)
     pair_loss = PairLoss(config.temperature)
     target_loss = DistillationLoss(config.temperature)
-    target_vectors = torch.from_numpy(np.ascontiguousarray(targets.vectors, dtype=np.float32))
+    # On the device once: each step gathers its targets and extra negatives there.
+    target_vectors = torch.from_numpy(np.ascontiguousarray(targets.vectors, dtype=np.float32)).to(
+        device
+    )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     started = time.monotonic()
     step = 0
@@ -161,16 +164,16 @@ def train_until(
             group["lr"] = config.lr * warm * max(0.05, 1.0 - done)
         rows = rng.choice(len(targets.texts), min(config.target_batch, len(targets.texts)), False)
         anchors, positives = pairs.sample(config.pair_batch)
+        negatives = draw_negatives(rng, len(targets.texts), rows, config.target_negatives)
         texts = [targets.texts[i] for i in rows] + anchors + positives
         ids, lengths = pad_batch(tokenizer.encode(texts), config.max_tokens)
         with autocast:
             vectors = model(ids.to(device), lengths.to(device))
             n, m = len(rows), len(anchors)
-            negatives = draw_negatives(rng, len(targets.texts), rows, config.target_negatives)
             loss = target_loss(
                 vectors[:n],
-                target_vectors[rows].to(device),
-                None if negatives is None else target_vectors[negatives].to(device),
+                target_vectors[rows],
+                None if negatives is None else target_vectors[negatives],
             )
             if m > 1:
                 pair = pair_loss(vectors[n : n + m], vectors[n + m :])
