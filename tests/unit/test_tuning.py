@@ -51,7 +51,8 @@ def test_training_moves_the_student_toward_its_targets(
     config = TuneConfig(
         max_steps=60,
         lr=1e-2,
-        target_batch=32,
+        # With negatives, a batch of half the 32 texts leaves the other half to draw them from.
+        target_batch=16 if negatives else 32,
         pair_batch=8,
         pair_weight=0.1,
         target_negatives=negatives,
