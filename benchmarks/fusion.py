@@ -212,16 +212,23 @@ def calibrated(dense_weight: float) -> Callable:
     return fuse
 
 
-def by_strength(strong: float, weak: float, none: float | None = None) -> Callable:
+def by_strength(
+    strong: float, weak: float, none: float | None = None, strong_from: float | None = None
+) -> Callable:
     """The engine's fusion with a weight per query (`docsearch.fusion.dense_weight_for`):
-    `strong` when the query's best lexical score reaches `WEAK_MATCH` of its ceiling; below,
-    `weak` rising linearly to `none` for no match at all (`none` None: `weak` throughout)."""
-    from docsearch.fusion import dense_weight_for
+    `strong` when the query's best lexical score reaches `strong_from` of its ceiling (None:
+    `WEAK_MATCH`, a step), falling linearly from `weak` at `WEAK_MATCH` up to there; below
+    `WEAK_MATCH`, `weak` rising linearly to `none` for no match at all (`none` None: `weak`
+    throughout)."""
+    from docsearch.fusion import WEAK_MATCH, dense_weight_for
     from docsearch.fusion import fuse as engine_fuse
+
+    edge = WEAK_MATCH if strong_from is None else strong_from
 
     def fuse(dense, lexical, sentences):
         document_of = {i: s.document_id for i, s in sentences.items()}
-        weight = dense_weight_for(lexical, strong, weak, weak if none is None else none)
+        top = weak if none is None else none
+        weight = dense_weight_for(lexical, strong, weak, top, strong_from=edge)
         return _documents(engine_fuse(dense, lexical, document_of, weight), sentences)
 
     return fuse
@@ -268,6 +275,20 @@ def choose_none(table: dict[str, float], weak: float) -> float:
     best = max(table[r] for r in tops)
     tied = [float(r.split("_")[1]) for r in tops if table[r] >= best - 0.002]
     return min(tied, key=lambda top: abs(top - weak))
+
+
+# Where the strong-match weight is reached (`choose_strong_from`): WEAK_MATCH itself is the step.
+STRONG_EDGES = (0.5, 0.6, 0.7, 0.75, 0.8, 0.9, 1.0)
+
+
+def choose_strong_from(table: dict[str, dict[str, float]], edges: dict[str, float]) -> str:
+    """Where the weight reaches the strong-match one: among the ramps that hold (`holds`;
+    all when none do), the best dev mean; ties within 0.002 go to the widest ramp, whose
+    scores change most gently with the strength of the keyword match."""
+    eligible = [r for r in edges if holds(table, r)] or list(edges)
+    best = max(table[r]["dev_mean"] for r in eligible)
+    tied = [r for r in eligible if table[r]["dev_mean"] >= best - 0.002]
+    return max(tied, key=lambda r: edges[r])
 
 
 PartScores = Callable[[dict[int, tuple[int, float]]], dict[int, float]]
@@ -395,9 +416,10 @@ def main() -> None:
             rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in every[name].items()}
             table.setdefault(rule, {})[name] = round(mean_ndcg(rankings, qrels), 4)
         print(name, {r: v[name] for r, v in table.items()}, flush=True)
-    # Three steps: one weight for every query (`choose`), then the weight of the queries whose
+    # Four steps: one weight for every query (`choose`), then the weight of the queries whose
     # keyword match is weak, on those queries alone (`choose_weak`), then how far it rises as
-    # the match weakens to nothing (`choose_none`), on the same queries.
+    # the match weakens to nothing (`choose_none`), on the same queries, then how far above
+    # WEAK_MATCH it takes to fall to the first weight (`choose_strong_from`), on every query.
     strong = choose(_with_means(table))
     strong_w = float(strong.split("_w")[1])
     weak = weak_match_table(
@@ -409,11 +431,14 @@ def main() -> None:
         every, qrels_of, {f"none_{top}": by_strength(strong_w, weak_w, top) for top in tops}
     )
     none_w = choose_none(ramps, weak_w)
-    chosen = f"strength_w{strong_w}_{weak_w}_{none_w}"
-    fuse = by_strength(strong_w, weak_w, none_w)
-    for name in every:
-        rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in every[name].items()}
-        table.setdefault(chosen, {})[name] = round(mean_ndcg(rankings, qrels_of[name]), 4)
+    # A step at WEAK_MATCH itself (the first edge) puts queries either side of it on two scales.
+    edges = {f"strength_w{strong_w}_{weak_w}_{none_w}_from{e}": e for e in STRONG_EDGES}
+    for rule, edge in edges.items():
+        fuse = by_strength(strong_w, weak_w, none_w, edge)
+        for name in every:
+            rankings = {q: fuse(d, lex, s)[:10] for q, (d, lex, s) in every[name].items()}
+            table.setdefault(rule, {})[name] = round(mean_ndcg(rankings, qrels_of[name]), 4)
+    chosen = choose_strong_from(_with_means(table), edges)
     table = _with_means(table)
     table["weak_match"] = weak
     table["no_match_ramp"] = ramps

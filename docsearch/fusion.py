@@ -31,6 +31,10 @@ DENSE_WEIGHT = 0.02
 WEAK_MATCH = 0.5
 WEAK_MATCH_DENSE_WEIGHT = 0.4
 NO_MATCH_DENSE_WEIGHT = 0.6
+# From WEAK_MATCH up to STRONG_MATCH the weight falls linearly from WEAK_MATCH_DENSE_WEIGHT to
+# DENSE_WEIGHT, so a query's hybrid scores keep one scale on either side of WEAK_MATCH (at
+# STRONG_MATCH = WEAK_MATCH the weight jumps there). Chosen by benchmarks/fusion.py too.
+STRONG_MATCH = WEAK_MATCH
 
 
 def dense_weight_for(
@@ -38,15 +42,21 @@ def dense_weight_for(
     strong: float = DENSE_WEIGHT,
     weak: float = WEAK_MATCH_DENSE_WEIGHT,
     none: float = NO_MATCH_DENSE_WEIGHT,
+    strong_from: float | None = None,
 ) -> float:
     """The dense weight of one query, from its lexical candidates (scores over the ceiling).
 
-    `strong`, `weak` and `none` are the weights at and above WEAK_MATCH, just under it, and
-    for no keyword match at all (benchmarks/fusion.py varies them to choose the defaults).
+    `strong`, `weak` and `none` are the weights at and above `strong_from` (STRONG_MATCH by
+    default), at WEAK_MATCH, and for no keyword match at all; between those points the weight
+    is linear in the best lexical score (benchmarks/fusion.py varies them to choose the
+    defaults).
     """
+    strong_from = STRONG_MATCH if strong_from is None else strong_from
     best = max((score for _, score in lexical), default=0.0)
-    if best >= WEAK_MATCH:
+    if best >= strong_from:
         return strong
+    if best >= WEAK_MATCH:
+        return weak + (strong - weak) * (best - WEAK_MATCH) / (strong_from - WEAK_MATCH)
     return weak + (none - weak) * (1.0 - max(best, 0.0) / WEAK_MATCH)
 
 

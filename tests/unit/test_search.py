@@ -35,13 +35,27 @@ def test_fuse_keeps_a_weak_keyword_match_weak() -> None:
 
 def test_dense_weight_rises_as_the_keyword_match_weakens() -> None:
     strong, weak, none = 0.2, 0.4, 0.6
-    weight = lambda best: dense_weight_for([(1, best), (2, best / 2)], strong, weak, none)  # noqa: E731
+    weight = lambda best: dense_weight_for(  # noqa: E731
+        [(1, best), (2, best / 2)], strong, weak, none, strong_from=0.5
+    )
     assert weight(1.3) == weight(0.5) == strong  # at WEAK_MATCH (0.5) and above
     assert weight(0.4999) == pytest.approx(weak, abs=1e-3)  # just under it
     assert weight(0.25) == pytest.approx(0.5)  # halfway down, halfway up
     assert weight(0.0) == pytest.approx(none)
     assert dense_weight_for([], strong, weak, none) == pytest.approx(none)  # no match at all
     assert weight(0.1) > weight(0.3) > weight(0.45)
+
+
+def test_dense_weight_falls_on_a_ramp_from_a_weak_to_a_strong_match() -> None:
+    strong, weak, none = 0.02, 0.4, 0.6
+    weight = lambda best: dense_weight_for(  # noqa: E731
+        [(1, best)], strong, weak, none, strong_from=0.75
+    )
+    assert weight(0.75) == weight(2.0) == strong  # at the strong edge and above
+    assert weight(0.5) == pytest.approx(weak)  # at WEAK_MATCH: no jump from just under it
+    assert weight(0.4999) == pytest.approx(weak, abs=1e-3)
+    assert weight(0.625) == pytest.approx((strong + weak) / 2)  # halfway along the ramp
+    assert weight(0.55) > weight(0.65) > weight(0.74) > strong
 
 
 def test_fuse_missing_dense_takes_the_lowest_candidate_cosine() -> None:
