@@ -4,7 +4,7 @@
                               [--teacher-map least_squares|rotation] [--teacher-whitening S]
                               [--teacher-share S] [--teacher-order random|coverage]
                               [--teacher-precision fp32|bf16|auto] [--target-negatives N]
-                              [--lr LR] [--seed N] [--label NAME]
+                              [--lr LR] [--embedding-lr-scale S] [--seed N] [--label NAME]
 
 The 5,183 SciFact abstracts are ingested with the shipped model (as in quality.py), the index is
 copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstracts only, never the
@@ -106,6 +106,12 @@ def main() -> None:
         "--lr", type=float, default=None, help="peak learning rate (default: the config's)"
     )
     parser.add_argument(
+        "--embedding-lr-scale",
+        type=float,
+        default=None,
+        help="the token embeddings' rate over --lr (default: the config's)",
+    )
+    parser.add_argument(
         "--seed", type=int, default=None, help="tune's seed (default: the config's; for the noise)"
     )
     parser.add_argument("--label", default=None, help="name of this run in the results")
@@ -142,6 +148,7 @@ def main() -> None:
             ("teacher_order", args.teacher_order),
             ("teacher_precision", args.teacher_precision),
             ("target_negatives", args.target_negatives),
+            ("embedding_lr_scale", args.embedding_lr_scale),
         )
         if value is not None
     }

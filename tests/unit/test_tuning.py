@@ -64,6 +64,40 @@ def test_training_moves_the_student_toward_its_targets(
     assert target_loss(model, tokenizer, targets) < before - 0.1
 
 
+@pytest.mark.parametrize("scale", [0.0, 4.0])
+def test_the_token_embeddings_learn_at_their_own_rate(tiny_model_dir: Path, scale: float) -> None:
+    model = load_model(tiny_model_dir)
+    tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
+    texts = [f"{t} ({i})" for i, t in enumerate(TINY_CORPUS * 2)]
+    rng = np.random.default_rng(0)
+    vectors = rng.standard_normal((len(texts), model.config.out_dim)).astype(np.float32)
+    targets = Targets(texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    corpus = Corpus(texts, np.arange(len(texts), dtype=np.int64) // 4)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    config = TuneConfig(max_steps=3, lr=1e-3, warmup_steps=1, target_batch=8, pair_batch=4)
+
+    def moved(scale: float) -> dict[str, float]:
+        trained = load_model(tiny_model_dir)
+        config_here = TuneConfig(**{**config.__dict__, "embedding_lr_scale": scale})
+        train_until(
+            trained,
+            tokenizer,
+            PairBatcher(corpus),
+            targets,
+            600.0,
+            config_here,
+            device=torch.device("cpu"),
+        )
+        return {
+            n: float((p.detach() - before[n]).abs().max()) for n, p in trained.named_parameters()
+        }
+
+    scaled, plain = moved(scale), moved(1.0)
+    assert scaled["embed.weight"] == pytest.approx(scale * plain["embed.weight"], rel=0.05)
+    for name in scaled.keys() - {"embed.weight"}:  # the rest learns as before
+        assert scaled[name] == pytest.approx(plain[name], rel=0.05)
+
+
 def test_extra_negatives_are_other_targets_than_the_batch_and_none_when_off() -> None:
     rng = np.random.default_rng(0)
     rows = np.array([0, 5, 9])
