@@ -722,7 +722,7 @@ def tune(
             click.echo(
                 f"kept {report.model}: the adapted model ({report.steps} training steps) was "
                 "not better on the held-out documents, so nothing changed; try a longer "
-                "--minutes or --teacher (--force switches anyway)",
+                f"--minutes{'' if teacher else ' or --teacher'} (--force switches anyway)",
                 err=True,
             )
             return

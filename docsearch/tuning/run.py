@@ -170,7 +170,7 @@ def tune(
         if scores["adapted"] <= scores["base"] and not force:
             log.warning(
                 "the adapted model is not better on held-out documents (%.4f against the base's "
-                "%.4f); the index keeps its model. Try a longer --minutes or --teacher",
+                "%.4f); the index keeps its model",
                 scores["adapted"],
                 scores["base"],
             )
