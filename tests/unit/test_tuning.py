@@ -36,17 +36,21 @@ def target_loss(model: torch.nn.Module, tokenizer: Tokenizer, targets: Targets) 
         return float(DistillationLoss()(model(ids, lengths), torch.from_numpy(targets.vectors)))
 
 
+def random_targets(copies: int, dim: int) -> tuple[Targets, Corpus]:
+    """`copies` numbered copies of the tiny corpus with random unit targets, four per document."""
+    texts = [f"{t} ({i})" for i, t in enumerate(TINY_CORPUS * copies)]
+    vectors = np.random.default_rng(0).standard_normal((len(texts), dim)).astype(np.float32)
+    targets = Targets(texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
+    return targets, Corpus(texts, np.arange(len(texts), dtype=np.int64) // 4)
+
+
 @pytest.mark.parametrize("negatives", [0, 16])
 def test_training_moves_the_student_toward_its_targets(
     tiny_model_dir: Path, negatives: int
 ) -> None:
     model = load_model(tiny_model_dir)
     tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
-    texts = [f"{t} ({i})" for i, t in enumerate(TINY_CORPUS * 4)]
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((len(texts), model.config.out_dim)).astype(np.float32)
-    targets = Targets(texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
-    corpus = Corpus(texts, np.arange(len(texts), dtype=np.int64) // 4)
+    targets, corpus = random_targets(4, model.config.out_dim)
     before = target_loss(model, tokenizer, targets)
     config = TuneConfig(
         max_steps=60,
@@ -68,11 +72,7 @@ def test_training_moves_the_student_toward_its_targets(
 def test_the_token_embeddings_learn_at_their_own_rate(tiny_model_dir: Path, scale: float) -> None:
     model = load_model(tiny_model_dir)
     tokenizer = Tokenizer.load(tiny_model_dir / "tokenizer.model")
-    texts = [f"{t} ({i})" for i, t in enumerate(TINY_CORPUS * 2)]
-    rng = np.random.default_rng(0)
-    vectors = rng.standard_normal((len(texts), model.config.out_dim)).astype(np.float32)
-    targets = Targets(texts, vectors / np.linalg.norm(vectors, axis=1, keepdims=True))
-    corpus = Corpus(texts, np.arange(len(texts), dtype=np.int64) // 4)
+    targets, corpus = random_targets(2, model.config.out_dim)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
     config = TuneConfig(max_steps=3, lr=1e-3, warmup_steps=1, target_batch=8, pair_batch=4)
 
