@@ -57,6 +57,7 @@ class QuestionDistillConfig:
     steps: int = 1000
     lr: float = 1e-3
     pair_weight: float = 1.0
+    embedding_lr_scale: float = 1.0  # the token embeddings' rate over `lr` (as in `TuneConfig`)
     threads: int = 2
     # The query tower's source mix (session 7), question-shaped sources weighted up.
     mix: dict[str, float] = field(default_factory=lambda: dict(TowerConfig().mix))
@@ -148,7 +149,11 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
     model = base.model
     train_seed = config.seed if config.train_seed < 0 else config.train_seed
     tune = TuneConfig(
-        lr=config.lr, pair_weight=config.pair_weight, seed=train_seed, max_steps=config.steps
+        lr=config.lr,
+        pair_weight=config.pair_weight,
+        seed=train_seed,
+        max_steps=config.steps,
+        embedding_lr_scale=config.embedding_lr_scale,
     )
     steps = train_until(
         model,
