@@ -1,6 +1,7 @@
 """Sweep of `docsearch tune` hyper-parameters on SciFact, with the teacher's vectors cached.
 
     python benchmarks/tune_sweep.py [teacher] [base] '{"seconds": 300, "lr": 0.012, ...}' ...
+    python benchmarks/tune_sweep.py '{"as_tune": true, "seconds": 360, "embedding_lr_scale": 10}'
 
 Chooses the settings of `docsearch.tuning.trainer` cheaply: the teacher encodes the 50,165
 abstract sentences of the tune.py base index once (cached in the benchmark cache), then each
@@ -8,13 +9,23 @@ JSON spec trains a copy of the shipped model for `seconds` with those TuneConfig
 (`"keep": true` uses the base model's own vectors of `n` sentences as targets instead: the
 self-supervised mode) and reports dense nDCG@10 of the 300 test claims (exact search in NumPy,
 a document scored by its best sentence), the mean cosine to the teacher on 2,000 corpus
-sentences (fit) and on the claims, and STS-B test. Claims and qrels are only measured, never
-trained on. `teacher` / `base` print the teacher's and the untuned model's scores first.
-Run benchmarks/tune.py once before (it builds the base index). Appends to
-benchmarks/results/tune_sweep.jsonl.
+sentences (fit) and on the claims, and STS-B test.
+
+Targets by default are the raw teacher vectors of all (or `n` random) sentences, the setting of
+session 2. `"as_tune": true` gives the targets `docsearch tune --teacher` makes (session 14's
+screen of `embedding_lr_scale`): the teacher's vectors of the first `n` (default 16,384, what
+the teacher encodes in its 20% of 15 minutes) sentences in `coverage_order`, moved into the base
+model's space by `in_base_space` with the spec's `teacher_map` and `teacher_whitening`; unset
+TuneConfig fields then default to `WITH_TEACHER`'s. No held-out validation and no switch-over:
+the sweep measures the loop alone, `tune.py` the whole of tune.
+
+Claims and qrels are only measured, never trained on. `teacher` / `base` print the teacher's
+and the untuned model's scores first. Run benchmarks/tune.py once before (it builds the base
+index). Appends to benchmarks/results/tune_sweep.jsonl.
 """
 
 import copy
+import dataclasses
 import json
 import sys
 import time
@@ -28,12 +39,29 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docsearch.encoder import Encoder  # noqa: E402
 from docsearch.training.evaluation import read_sts, sts_spearman  # noqa: E402
 from docsearch.tuning.pairs import PairBatcher  # noqa: E402
-from docsearch.tuning.run import read_corpus  # noqa: E402
-from docsearch.tuning.teacher import load_teacher, teacher_vectors  # noqa: E402
-from docsearch.tuning.trainer import Targets, TuneConfig, train_until  # noqa: E402
+from docsearch.tuning.run import in_base_space, read_corpus  # noqa: E402
+from docsearch.tuning.teacher import coverage_order, load_teacher, teacher_vectors  # noqa: E402
+from docsearch.tuning.trainer import WITH_TEACHER, Targets, TuneConfig, train_until  # noqa: E402
 from indexer import Index  # noqa: E402
 
 CACHE = Path.home() / ".cache/docsearch/bench"
+TUNE_TEACHER_SENTENCES = 16_384
+
+
+def as_tune_targets(
+    base: Encoder, texts: list[str], teacher: np.ndarray, n: int, config
+) -> Targets:
+    """What `docsearch tune --teacher` trains on: the first n sentences in coverage order, their
+    teacher vectors moved into the base model's space."""
+    rows = coverage_order(texts, config.seed)[:n]
+    chosen = [texts[i] for i in rows]
+    moved = in_base_space(
+        teacher[rows],
+        base.encode(chosen),
+        how=config.teacher_map,
+        whitening=config.teacher_whitening,
+    )
+    return Targets(chosen, moved)
 
 
 def cached_teacher(texts: list[str], claims: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -93,17 +121,23 @@ def main() -> None:
         print("base", evaluate(base), flush=True)
     for spec in [a for a in sys.argv[1:] if a.startswith("{")]:
         fields = json.loads(spec)
-        seconds, n, keep = (
+        seconds, n, keep, as_tune = (
             fields.pop("seconds", 480),
             fields.pop("n", None),
             fields.pop("keep", False),
+            fields.pop("as_tune", False),
         )
-        rng = np.random.default_rng(0)
-        rows = (
-            np.arange(len(corpus.texts)) if n is None else rng.choice(len(corpus.texts), n, False)
-        )
-        texts = [corpus.texts[i] for i in rows]
-        targets = Targets(texts, base.encode(texts) if keep else teacher[rows])
+        if as_tune:
+            config = dataclasses.replace(WITH_TEACHER, **fields)
+            n_tune = TUNE_TEACHER_SENTENCES if n is None else n
+            targets = as_tune_targets(base, corpus.texts, teacher, n_tune, config)
+        else:
+            config = TuneConfig(**fields)
+            rng = np.random.default_rng(0)
+            everything = np.arange(len(corpus.texts))
+            rows = everything if n is None else rng.choice(len(corpus.texts), n, False)
+            texts = [corpus.texts[i] for i in rows]
+            targets = Targets(texts, base.encode(texts) if keep else teacher[rows])
         model = copy.deepcopy(base.model)
         started = time.time()
         steps = train_until(
@@ -112,7 +146,7 @@ def main() -> None:
             PairBatcher(corpus),
             targets,
             seconds,
-            TuneConfig(**fields),
+            config,
             device=torch.device("cpu"),
         )
         tuned = Encoder(model.eval(), base.tokenizer, name="sweep", fingerprint="")

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 
 from indexer.lexical import MAX_QUERY_TERMS, STOP_WORDS, PassageHit
+from indexer.lexical.tokens import CONTRACTION_TAIL
 from indexer.store import MetadataStore
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
@@ -21,9 +22,11 @@ _WORD = re.compile(r"[^\W_]+")
 
 
 def match_expression(text: str) -> str | None:
-    """Quoted word tokens joined by OR (stop words left out unless nothing else is left)."""
-    tokens = _WORD.findall(unicodedata.normalize("NFC", text))
-    distinct = list(dict.fromkeys(token.lower() for token in tokens))
+    """Quoted word tokens joined by OR (contraction tails and stop words left out unless nothing
+    else is left)."""
+    lowered = unicodedata.normalize("NFC", text).lower()
+    tokens = _WORD.findall(CONTRACTION_TAIL.sub("", lowered))
+    distinct = list(dict.fromkeys(tokens))
     distinct = ([t for t in distinct if t not in STOP_WORDS] or distinct)[:MAX_QUERY_TERMS]
     return " OR ".join(f'"{token}"' for token in distinct) if distinct else None
 

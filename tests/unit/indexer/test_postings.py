@@ -144,6 +144,18 @@ def test_query_terms_fold_stem_and_drop_stop_words() -> None:
     assert query_terms("the and") == ["the", "and"]  # only stop words: they are kept
 
 
+def test_query_terms_drop_contraction_tails_and_first_person_words() -> None:
+    assert query_terms("Why don't my T cells show? It\u2019s git's fault, I've heard") == [
+        "t",
+        "cell",
+        "show",
+        "git",
+        "fault",
+        "heard",
+    ]
+    assert query_terms("O'Reilly's books") == ["o", "reilli", "book"]
+
+
 def add_text(writer, path: str, texts: list[str], seed: int) -> None:  # type: ignore[no-untyped-def]
     records = [SentenceRecord(t, 0, len(t), 1) for t in texts]
     writer.add_document(
