@@ -267,13 +267,17 @@ def choose_weak(weak: dict[str, float]) -> str:
     return min(tied, key=lambda r: abs(float(r.split("_w")[1]) - 0.5))
 
 
-def choose_none(table: dict[str, float], weak: float) -> float:
+def choose_none(table: dict[str, float], weak: float, current: float | None = None) -> float:
     """The weight for no keyword match at all (the top of the ramp below WEAK_MATCH): the best
-    pooled mean over the weak-match queries; ties within 0.002 go to the flattest ramp (the
-    one nearest `weak`), so the ramp must earn its slope."""
+    pooled mean over the weak-match queries; ties within 0.002 keep the engine's `current`
+    value when it is among them (session 15: no dev query reaches below 0.2 of its ceiling, so
+    the top is extrapolated, and a tie is no evidence to move it), else go to the flattest ramp
+    (the one nearest `weak`), so a new ramp must earn its slope."""
     tops = [r for r in table if r.startswith("none_")]
     best = max(table[r] for r in tops)
     tied = [float(r.split("_")[1]) for r in tops if table[r] >= best - 0.002]
+    if current is not None and any(abs(top - current) < 1e-9 for top in tied):
+        return current
     return min(tied, key=lambda top: abs(top - weak))
 
 
@@ -430,7 +434,9 @@ def main() -> None:
     ramps = weak_match_table(
         every, qrels_of, {f"none_{top}": by_strength(strong_w, weak_w, top) for top in tops}
     )
-    none_w = choose_none(ramps, weak_w)
+    from docsearch.fusion import NO_MATCH_DENSE_WEIGHT
+
+    none_w = choose_none(ramps, weak_w, current=NO_MATCH_DENSE_WEIGHT)
     # A step at WEAK_MATCH itself (the first edge) puts queries either side of it on two scales.
     edges = {f"strength_w{strong_w}_{weak_w}_{none_w}_from{e}": e for e in STRONG_EDGES}
     for rule, edge in edges.items():
