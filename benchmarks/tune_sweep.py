@@ -37,6 +37,7 @@ from quality import EVAL, RESULTS, load_scifact, mean_ndcg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from docsearch.encoder import Encoder  # noqa: E402
+from docsearch.model_config import fingerprint, shipped_model_dir  # noqa: E402
 from docsearch.training.evaluation import read_sts, sts_spearman  # noqa: E402
 from docsearch.tuning.pairs import PairBatcher  # noqa: E402
 from docsearch.tuning.run import in_base_space, read_corpus  # noqa: E402
@@ -79,7 +80,7 @@ def cached_teacher(texts: list[str], claims: list[str]) -> tuple[np.ndarray, np.
 
 
 def main() -> None:
-    index = Index.open(next(CACHE.glob("tune_base_*")))
+    index = Index.open(CACHE / f"tune_base_{fingerprint(shipped_model_dir())}")  # SciFact's
     corpus = read_corpus(index)
     paths = {d.id: Path(d.path).stem for d in index.documents()}
     doc_of = np.array([paths[int(i)] for i in corpus.document_ids])
