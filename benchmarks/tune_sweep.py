@@ -50,7 +50,7 @@ TUNE_TEACHER_SENTENCES = 16_384
 
 
 def as_tune_targets(
-    base: Encoder, texts: list[str], teacher: np.ndarray, n: int, config
+    base: Encoder, texts: list[str], teacher: np.ndarray, n: int, config: TuneConfig
 ) -> Targets:
     """What `docsearch tune --teacher` trains on: the first n sentences in coverage order, their
     teacher vectors moved into the base model's space."""

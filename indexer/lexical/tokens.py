@@ -61,7 +61,7 @@ def terms(text: str) -> list[str]:
 def query_terms(text: str) -> list[str]:
     """Distinct terms of a query: contraction tails and stop words left out, unless nothing else
     is left."""
-    words = fold_words(CONTRACTION_TAIL.sub("", fold(text)))
+    words = WORD.findall(CONTRACTION_TAIL.sub("", fold(text)))
     kept = [w for w in words if w not in STOP_WORDS] or words
     return list(dict.fromkeys(stem(w) for w in kept))[:MAX_QUERY_TERMS]
 
