@@ -7,6 +7,7 @@ User text is only ever split into words here, never parsed as query syntax.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -58,12 +59,15 @@ def terms(text: str) -> list[str]:
     return [stem(word) for word in fold_words(text)]
 
 
-def query_terms(text: str) -> list[str]:
+# One query asks for its terms three times (the ranking, its ceiling, the sentence shown), from
+# threads of its own; the cache makes that one tokenizing.
+@functools.lru_cache(maxsize=256)
+def query_terms(text: str) -> tuple[str, ...]:
     """Distinct terms of a query: contraction tails and stop words left out, unless nothing else
     is left."""
     words = WORD.findall(CONTRACTION_TAIL.sub("", fold(text)))
     kept = [w for w in words if w not in STOP_WORDS] or words
-    return list(dict.fromkeys(stem(w) for w in kept))[:MAX_QUERY_TERMS]
+    return tuple(dict.fromkeys(stem(w) for w in kept))[:MAX_QUERY_TERMS]
 
 
 def probe(term: str) -> str:

@@ -169,7 +169,7 @@ def test_probe_is_inside_the_word_whose_stem_it_probes(word: str) -> None:
 
 def test_sentence_scorer_prefers_rare_words_and_ignores_stop_words() -> None:
     scorer = lexical.SentenceScorer("Why do the TIDES follow the moon?")
-    assert scorer.terms == ["tide", "follow", "moon"]
+    assert scorer.terms == ("tide", "follow", "moon")
     scores = scorer.scores(
         {
             1: "The moon is bright tonight.",
