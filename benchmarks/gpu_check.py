@@ -30,7 +30,8 @@ check reports itself skipped and the rest still runs):
    parameter difference after the step.
 4. **Speed**: the encoder's sentences/s on each device, warm, at several batch sizes.
 
-Writes benchmarks/results/gpu_check.json (or --out).
+Writes benchmarks/results/gpu_check.json (or --out). `gpu_distill.py`'s docstring gives the one
+call that runs this and then the distillation at scale in the same device time.
 """
 
 from __future__ import annotations

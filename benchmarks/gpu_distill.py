@@ -32,12 +32,20 @@ float16 weights (10 MB: a file coming back is limited to 16 MiB; `load_model` re
 
     python benchmarks/dense_dev.py --shipped --model /work/.device/.../model
 
-The call (with ~15 minutes of device time: a start, this, the give-back; `gpu_check.py` first in
-the same command, its ingest check skipped without the wheels):
+The calls, with ~15 minutes of device time: `gpu_check.py` first, with the wheels its ingest
+check needs (its docstring; they and `.gpu/` together would not fit one call), then at once,
+while the machine is warm (30 s):
 
-    run(command="export PYTHONUNBUFFERED=1; python3 benchmarks/gpu_check.py --out
-        $OUT/gpu_check.json; python3 benchmarks/gpu_distill.py run --out $OUT --minutes 3
-        2>&1 | tee $OUT/log.txt", carry=[".gpu"], timeout_s=570)
+    run(command="python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl
+        && PYTHONPATH=/tmp/site python3 benchmarks/gpu_check.py --out $OUT/gpu_check.json",
+        carry=[".whl"], timeout_s=300)
+    run(command="export PYTHONUNBUFFERED=1; python3 benchmarks/gpu_distill.py run --out $OUT
+        --minutes 3 2>&1 | tee $OUT/log.txt", carry=[".gpu"], timeout_s=540)
+
+and `give_back`. Expected on the device (estimates, not measured): reading ~10 s, the teacher
+~1-2 min, the student's tokenizing ~1 min, training `--minutes` plus ~30 s of STS-B checks,
+whitening ~10 s. `$OUT/run.json` is rewritten after each phase, so a run cut short still says
+how far it got.
 
 Never run on a GPU yet (no session has been lent one); `run --smoke` checks every step on the CPU
 with 3,000 texts.
