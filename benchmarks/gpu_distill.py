@@ -28,6 +28,10 @@ tokenizer from scratch on all of them (distillation + pairs, `configs/attempt-gp
 its steps are set from a timed warm-up so that training takes `--minutes`), the best STS-B dev
 checkpoint is whitened like v4 (strength 0.75, 20,000 texts) and written to `DIR/model` with
 float16 weights (10 MB: a file coming back is limited to 16 MiB; `load_model` reads them).
+`--recipe continue` instead continues the shipped model, as `training.question_distill` does on
+the CPU (runs 12-21 of the model card) but on every text: the teacher's vectors whitened and
+rotated into v4's space as targets, a quarter of the rate, no whitening after. One recipe per
+session fits the device time; `scratch` (the default) is the one nothing here has tried.
 `DIR/run.json` has every phase's time and the scores. Then, here:
 
     python benchmarks/dense_dev.py --shipped --model /work/.device/.../model
@@ -288,7 +292,7 @@ def travel_mib() -> float:
 # --- run (on the device) ----------------------------------------------------------------------
 
 
-def run(out: Path, minutes: float, smoke: bool) -> None:
+def run(out: Path, minutes: float, smoke: bool, recipe: str) -> None:
     import os
     import tempfile
 
@@ -346,9 +350,14 @@ def run(out: Path, minutes: float, smoke: bool) -> None:
     per_step = (time.monotonic() - started) / warm.steps
     steps = max(20, int(minutes * 60 / per_step))
     config = dataclasses.replace(config, steps=steps, eval_every=max(10, steps // 8))
-    report.update(seconds_per_step=round(per_step, 4), steps=steps)
+    report.update(seconds_per_step=round(per_step, 4), steps=steps, recipe=recipe)
     phase("warm_up")
 
+    init_from = None
+    if recipe == "continue":
+        vectors, config = continued(vectors, texts, config, device)
+        init_from = shipped_model_dir()
+        phase("targets")
     best = train(
         config,
         work / "run",
@@ -358,15 +367,32 @@ def run(out: Path, minutes: float, smoke: bool) -> None:
         tokenizer=tokenizer,
         evaluate=evaluate,
         show_progress=True,
+        init_from=init_from,
     )
     report["train_log"] = [
         json.loads(line) for line in (work / "run" / "log.jsonl").read_text().splitlines()
     ]
     phase("train")
 
-    model_dir = whitened(best, texts, out / "model")
-    report["stsb_dev_whitened"] = round(float(evaluate(load_model(model_dir))), 4)
+    model_dir = whitened(best, texts, out / "model", strength=0.75 if recipe == "scratch" else 0)
+    report["stsb_dev_final"] = round(float(evaluate(load_model(model_dir))), 4)
     phase("whiten")
+
+
+def continued(
+    teacher: np.ndarray, texts: list[str], config: Any, device: str
+) -> tuple[np.ndarray, Any]:
+    """`--recipe continue`: targets and settings to continue the shipped (whitened) model, as
+    `training.question_distill` does on the CPU: the teacher's vectors whitened like the model
+    and rotated into its coordinates (`tuning.run.in_base_space`), a quarter of the rate."""
+    from docsearch.encoder import Encoder
+    from docsearch.tuning.run import in_base_space
+
+    base = Encoder.load(device=device)
+    own = base.encode(texts, batch_size=512)
+    targets = in_base_space(teacher.astype(np.float32), own, how="rotation", whitening=0.75)
+    rate = dataclasses.replace(config, peak_lr=config.peak_lr / 4, warmup_steps=100)
+    return targets.astype(np.float16), rate
 
 
 def preflight(device: str) -> str:
@@ -409,17 +435,19 @@ def sts_dev_evaluator(tokenizer: Any) -> Any:
     return evaluate
 
 
-def whitened(best: Path, texts: list[str], out_dir: Path) -> Path:
-    """`best` whitened like v4 (`training.whitening`), written with float16 weights."""
+def whitened(best: Path, texts: list[str], out_dir: Path, strength: float) -> Path:
+    """`best` whitened like v4 (`training.whitening`; strength 0: as it is), written with
+    float16 weights."""
     from docsearch.model import load_model, save_model
     from docsearch.tokenizer import Tokenizer
     from docsearch.training.whitening import fit_whitening, fold_whitening, projections
 
     model = load_model(best)
     tokenizer = Tokenizer.load(best / "tokenizer.model")
-    sample = random.Random(1).sample(texts, min(20_000, len(texts)))
-    mean, matrix = fit_whitening(projections(model, tokenizer, sample).astype(np.float64))
-    fold_whitening(model, mean, matrix)
+    if strength:
+        sample = random.Random(1).sample(texts, min(20_000, len(texts)))
+        projected = projections(model, tokenizer, sample).astype(np.float64)
+        fold_whitening(model, *fit_whitening(projected, strength))
     save_model(model, tokenizer.to_bytes(), out_dir)
     weights = out_dir / "weights.npz"
     with np.load(weights) as arrays:
@@ -439,11 +467,18 @@ def main() -> None:
     running.add_argument("--out", type=Path, required=True)
     running.add_argument("--minutes", type=float, default=3.0, help="of training")
     running.add_argument("--smoke", action="store_true", help="3,000 texts on the CPU")
+    running.add_argument(
+        "--recipe",
+        choices=("scratch", "continue"),
+        default="scratch",
+        help="train from scratch, then whiten (default); or continue the shipped model on "
+        "whitened, rotated targets at a quarter of the rate",
+    )
     args = parser.parse_args()
     if args.command == "pack":
         pack(args.check)
     else:
-        run(args.out, 0.3 if args.smoke else args.minutes, args.smoke)
+        run(args.out, 0.3 if args.smoke else args.minutes, args.smoke, args.recipe)
 
 
 if __name__ == "__main__":
