@@ -51,6 +51,12 @@ and `give_back`. Expected on the device (estimates, not measured): reading ~10 s
 whitening ~10 s. `$OUT/run.json` is rewritten after each phase, so a run cut short still says
 how far it got.
 
+What it can reach: the teacher itself, ranking documents by their best sentence as the engine
+does, scores Cranfield 0.354, SciFact 0.686, and the FAQs 0.489 / 0.377 / 0.479 (`dense_dev.py
+--teacher`): above v4 everywhere, above BM25 on Cranfield and SciFact, below it on the FAQs.
+Issue 13's FAQ bars need passage targets and a passage unit in the engine (RESULTS.md, session
+16), which this run does not build.
+
 Never run on a GPU yet (no session has been lent one); `run --smoke` checks every step on the CPU
 with 3,000 texts.
 """
