@@ -15,7 +15,12 @@ approximation) and documents are ranked by:
 - `max_plus_top3`: half the best sentence plus half the `top3` mean;
 - `sentence_or_passage`: the better of the best sentence and the best pooled passage.
 
-Queries are encoded as the engine encodes them (`Encoder.encode_queries`). Metrics as in
+Queries are encoded as the engine encodes them (`Encoder.encode_queries`). `--teacher` (session
+16) measures all-MiniLM-L6-v2 instead, on the zsh-doc FAQ too, with its own vectors of the
+sentences and of the passages encoded whole: `sentence`, `passage_encoded` and
+`sentence_or_passage_encoded` (a document by the best of its sentences and passages), the
+ceiling of a student of it under each unit (~20 minutes more than `dense_dev.py --teacher`,
+whose sentence vectors it shares; results under the key "teacher" of the same JSON). Metrics as in
 `quality.py` / `debian_faq.py`: nDCG@10 for Cranfield and SciFact, MRR@10 for the FAQs.
 Writes benchmarks/results/dense_units.json.
 """
@@ -179,13 +184,58 @@ def measure(encoder, name: str, metric: str, folder: Path, queries, relevant) ->
     return out
 
 
+def measure_teacher(teacher, metric: str, folder: Path, queries, relevant) -> dict[str, float]:
+    """The teacher's dense scores by unit (see the module docstring)."""
+    import dense_dev
+
+    stored = StoredIndex(folder)
+    sentences = teacher.encode(dense_dev.sentence_texts(folder))
+    passages = teacher.encode(stored.passage_texts)
+    passage_doc = np.array([doc for doc, _, _ in stored.passages])
+    units = {
+        "sentence": (sentences, stored.doc),
+        "passage_encoded": (passages, passage_doc),
+        "sentence_or_passage_encoded": (
+            np.concatenate([sentences, passages]),
+            np.concatenate([stored.doc, passage_doc]),
+        ),
+    }
+    qids = [q for q in queries if q in relevant]
+    query_vectors = teacher.encode_queries([queries[q] for q in qids])
+    out: dict[str, float] = {}
+    for unit, (vectors, owner) in units.items():
+        totals = [
+            score(
+                metric,
+                [stored.stem[d] for d in rank_documents(vectors @ v, owner, "max")],
+                relevant[q],
+            )
+            for q, v in zip(qids, query_vectors, strict=True)
+        ]
+        out[unit] = round(float(np.mean(totals)), 4)
+    out["passages"] = len(stored.passages)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument("--model", type=Path, default=None, help="encoder (default: shipped)")
     parser.add_argument("--out", type=Path, default=RESULTS / "dense_units.json")
+    parser.add_argument("--teacher", action="store_true", help="all-MiniLM-L6-v2 instead")
     args = parser.parse_args()
+    if args.teacher:
+        import dense_dev
+
+        teacher = dense_dev.TeacherEncoder()
+        found = json.loads(args.out.read_text()) if args.out.exists() else {}
+        found["teacher"] = {"machine": machine_info()}
+        for name, (metric, folder, queries, relevant) in dense_dev.dev_sets().items():
+            found["teacher"][name] = measure_teacher(teacher, metric, folder, queries, relevant)
+            print(name, json.dumps(found["teacher"][name]), flush=True)
+            args.out.write_text(json.dumps(found, indent=2) + "\n")
+        return
     from docsearch.encoder import Encoder
 
     encoder = Encoder.load(args.model, device="cpu")
