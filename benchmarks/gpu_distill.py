@@ -310,6 +310,7 @@ def run(out: Path, minutes: float, smoke: bool, recipe: str) -> None:
     from docsearch.model import load_model
     from docsearch.model_config import shipped_model_dir
     from docsearch.tokenizer import Tokenizer
+    from docsearch.training.evaluation import sts_model_evaluator
     from docsearch.training.train import TrainConfig, train
 
     device = "cuda" if torch.cuda.is_available() and not smoke else "cpu"
@@ -348,7 +349,7 @@ def run(out: Path, minutes: float, smoke: bool, recipe: str) -> None:
     if smoke:
         config = dataclasses.replace(config, threads=2)
     tokenizer = Tokenizer.load(shipped_model_dir() / "tokenizer.model")
-    evaluate = sts_dev_evaluator(tokenizer)
+    evaluate = sts_model_evaluator(PACKED / "sts-dev.jsonl", tokenizer)
     warm = dataclasses.replace(config, steps=40, eval_every=10**9, checkpoint_every=10**9)
     head = min(len(texts), 16_384)
     started = time.monotonic()
@@ -423,22 +424,6 @@ def preflight(device: str) -> str:
         except RuntimeError as exc:
             print(f"bf16 autocast step {'with' if cudnn else 'without'} cuDNN: {exc}", flush=True)
     raise SystemExit("no bf16 autocast training step runs on this GPU: see the errors above")
-
-
-def sts_dev_evaluator(tokenizer: Any) -> Any:
-    from docsearch.encoder import Encoder
-    from docsearch.training.evaluation import read_sts, sts_spearman
-
-    left, right, gold = read_sts(PACKED / "sts-dev.jsonl")
-
-    def evaluate(model: Any) -> float:
-        was = next(model.parameters()).device
-        encoder = Encoder(model.cpu().eval(), tokenizer, name="gpu-distill", fingerprint="")
-        score = sts_spearman(encoder.encode, left, right, gold)
-        model.to(was)
-        return score
-
-    return evaluate
 
 
 def whitened(best: Path, texts: list[str], out_dir: Path, strength: float) -> Path:

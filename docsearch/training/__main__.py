@@ -135,16 +135,9 @@ def _sts_dev_evaluator(path: Path, tokenizer: object) -> object:
     if not path.exists():
         log.warning("no %s: keeping the last checkpoint instead of the best", path)
         return None
-    from docsearch.encoder import Encoder
-    from docsearch.training.evaluation import read_sts, sts_spearman
+    from docsearch.training.evaluation import sts_model_evaluator
 
-    left, right, gold = read_sts(path)
-
-    def evaluate(model: object) -> float:
-        encoder = Encoder(model, tokenizer, name="training", fingerprint="")  # type: ignore[arg-type]
-        return sts_spearman(encoder.encode, left, right, gold)
-
-    return evaluate
+    return sts_model_evaluator(path, tokenizer)
 
 
 @main.command()

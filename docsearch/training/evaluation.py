@@ -51,6 +51,20 @@ def sts_spearman(
     return spearman((a * b).sum(1).tolist(), gold)
 
 
+def sts_model_evaluator(path: Path, tokenizer: object) -> Callable[[object], float]:
+    """A `training.train` evaluation: a model -> its STS Spearman on the split at `path`
+    (encoded on the CPU through `Encoder`; the loop moves the model back to its device)."""
+    from docsearch.encoder import Encoder
+
+    left, right, gold = read_sts(path)
+
+    def evaluate(model: object) -> float:
+        encoder = Encoder(model, tokenizer, name="training", fingerprint="")  # type: ignore[arg-type]
+        return sts_spearman(encoder.encode, left, right, gold)
+
+    return evaluate
+
+
 def ndcg_at_k(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:
     """nDCG@k of one ranking with graded relevance (BEIR / trec_eval convention)."""
     dcg = sum(relevant.get(doc, 0) / math.log2(i + 2) for i, doc in enumerate(ranked[:k]))

@@ -278,11 +278,15 @@ def _pair_batch_loss(
 
 
 def _evaluate(model: BiGRUEncoder, evaluate: object) -> float | None:
+    """`evaluate(model)`, the model back on its device afterwards: an evaluation that encodes
+    through `Encoder` moves it to the CPU, and on CUDA the next step would then fail."""
     if evaluate is None:
         return None
+    device = next(model.parameters()).device
     model.eval()
     with torch.inference_mode():
         score = float(evaluate(model))  # type: ignore[operator]
+    model.to(device)
     log.info("evaluation score %.4f", score)
     return score
 
