@@ -81,6 +81,7 @@ class TeacherEncoder:
         self.cache.mkdir(parents=True, exist_ok=True)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """Unit float32 vectors (the teacher takes 64 texts a batch, whatever `measure` asks)."""
         digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
         path = self.cache / f"{digest}.npy"
         if path.exists():

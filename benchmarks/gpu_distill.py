@@ -190,21 +190,6 @@ def teacher_folder(packed_dir: Path, out_dir: Path) -> Path:
     return out_dir
 
 
-def encode_teacher(model: Any, texts: list[str], batch_size: int) -> np.ndarray:
-    """Unit float16 vectors of `texts`, encoded longest first (less padding), in input order."""
-    order = np.argsort([-len(t) for t in texts], kind="stable")
-    vectors = model.encode(
-        [texts[i] for i in order],
-        batch_size=batch_size,
-        normalize_embeddings=True,
-        convert_to_numpy=True,
-        show_progress_bar=False,
-    )
-    out = np.empty((len(texts), vectors.shape[1]), np.float16)
-    out[order] = vectors
-    return out
-
-
 # --- pack (here) ------------------------------------------------------------------------------
 
 
@@ -259,6 +244,7 @@ def teacher_check(source: Path, texts: list[str]) -> dict[str, float]:
     from sentence_transformers import SentenceTransformer
 
     from docsearch.training.evaluation import read_sts, sts_spearman
+    from docsearch.training.teacher import encode_by_length
 
     sample = random.Random(0).sample(texts, 2000)
     left, right, gold = read_sts(PACKED / "sts-dev.jsonl")
@@ -272,9 +258,9 @@ def teacher_check(source: Path, texts: list[str]) -> dict[str, float]:
         }
         vectors = {}
         for name, model in models.items():
-            vectors[name] = encode_teacher(model, sample, 64).astype(np.float32)
+            vectors[name] = encode_by_length(model, sample, 64).astype(np.float32)
             out[f"stsb_dev_{name}"] = round(
-                sts_spearman(lambda t, m=model: encode_teacher(m, t, 64), left, right, gold), 4
+                sts_spearman(lambda t, m=model: encode_by_length(m, t, 64), left, right, gold), 4
             )
     cosine = (vectors["original"] * vectors["packed"]).sum(axis=1)
     out["cosine_mean"] = round(float(cosine.mean()), 5)
@@ -311,6 +297,7 @@ def run(out: Path, minutes: float, smoke: bool, recipe: str) -> None:
     from docsearch.model_config import shipped_model_dir
     from docsearch.tokenizer import Tokenizer
     from docsearch.training.evaluation import sts_model_evaluator
+    from docsearch.training.teacher import encode_by_length
     from docsearch.training.train import TrainConfig, train
 
     device = "cuda" if torch.cuda.is_available() and not smoke else "cpu"
@@ -338,7 +325,7 @@ def run(out: Path, minutes: float, smoke: bool, recipe: str) -> None:
     teacher = SentenceTransformer(str(teacher_dir), device=device)
     if device == "cuda":
         teacher = teacher.half()
-    vectors = encode_teacher(teacher, texts, 512 if device == "cuda" else 64)
+    vectors = encode_by_length(teacher, texts, 512 if device == "cuda" else 64)
     del teacher
     if device == "cuda":
         torch.cuda.empty_cache()

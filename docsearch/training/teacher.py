@@ -66,22 +66,27 @@ def cache_teacher_vectors(
         if path.exists():
             continue
         chunk = texts[shard * SHARD_SIZE : (shard + 1) * SHARD_SIZE]
-        # Sorting by length keeps padding (and time) down; restore the order afterwards.
-        order = np.argsort([len(t) for t in chunk])
-        vectors = model.encode(
-            [chunk[i] for i in order],
-            batch_size=64,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
-        restored = np.empty_like(vectors)
-        restored[order] = vectors
         tmp = path.with_name(path.stem + ".tmp.npy")
-        np.save(tmp, restored.astype(np.float16))
+        np.save(tmp, encode_by_length(model, chunk))
         tmp.replace(path)
         if show_progress:
             log.info("teacher shard %d/%d done", shard + 1, n_shards)
+
+
+def encode_by_length(model: Any, texts: list[str], batch_size: int = 64) -> np.ndarray:
+    """The teacher's unit vectors of `texts` as float16[n, 384], in input order, encoded
+    shortest first: sorting by length keeps padding (and time) down."""
+    order = np.argsort([len(t) for t in texts])
+    vectors = model.encode(
+        [texts[i] for i in order],
+        batch_size=batch_size,
+        normalize_embeddings=True,
+        convert_to_numpy=True,
+        show_progress_bar=False,
+    )
+    restored = np.empty((len(texts), vectors.shape[1]), np.float16)
+    restored[order] = vectors
+    return restored
 
 
 def load_teacher_cache(out_dir: Path) -> tuple[list[str], np.ndarray]:
