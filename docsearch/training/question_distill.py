@@ -15,6 +15,11 @@ what users ask and what answers them (`questions.py`, R data only):
   (`replay_targets = "teacher"`) the teacher's, whitened and rotated with the rest, so that
   science text is taught too rather than held.
 
+With `passage_words` > 0 (session 17) the answers are passages rather than sentences
+(`questions.load_question_pairs`), the teacher's vectors of whole passages are the targets, the
+answers it encodes are drawn by the same source mix as the pairs, and texts are trained and
+encoded up to `max_tokens` tokens (written into the model's config).
+
 The loop is `docsearch.tuning.trainer.train_until`, run for a fixed number of steps. Teacher
 vectors are cached in shards under `teacher_cache` (an interrupted encoding resumes).
 
@@ -24,6 +29,7 @@ vectors are cached in shards under `teacher_cache` (an interrupted encoding resu
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import random
@@ -58,6 +64,8 @@ class QuestionDistillConfig:
     lr: float = 1e-3
     pair_weight: float = 1.0
     embedding_lr_scale: float = 1.0  # the token embeddings' rate over `lr` (as in `TuneConfig`)
+    passage_words: int = 0  # answers as passages of up to this many words; 0: sentences
+    max_tokens: int = 64  # tokens per training text (and, for passages, the model's window)
     threads: int = 2
     # The query tower's source mix (session 7), question-shaped sources weighted up.
     mix: dict[str, float] = field(default_factory=lambda: dict(TowerConfig().mix))
@@ -103,7 +111,35 @@ def teacher_texts(pairs: list[QuestionPair], config: QuestionDistillConfig) -> l
     rng = random.Random(config.seed)
     answers = list(dict.fromkeys(a for p in pairs for a in p.answers))
     queries = [p.query for p in rng.sample(pairs, config.queries)]
+    if config.passage_words > 0:
+        drawn = mixed_answers(pairs, config.mix, config.answers, rng)
+        return list(dict.fromkeys(drawn + queries))
     return list(dict.fromkeys(rng.sample(answers, config.answers) + queries))
+
+
+def mixed_answers(
+    pairs: list[QuestionPair], mix: dict[str, float], n: int, rng: random.Random
+) -> list[str]:
+    """Up to n distinct answers drawn source by source with the mix's weights (a source whose
+    answers run out stops being drawn), so that the targets are the texts the pairs train on."""
+    by_source: dict[str, list[str]] = {}
+    for p in pairs:
+        if mix.get(p.source, 0) > 0:
+            by_source.setdefault(p.source, []).extend(p.answers)
+    for answers in by_source.values():
+        rng.shuffle(answers)
+    out: list[str] = []
+    seen: set[str] = set()
+    while len(out) < n and by_source:
+        sources = sorted(by_source)
+        source = rng.choices(sources, [mix[s] for s in sources])[0]
+        answer = by_source[source].pop()
+        if not by_source[source]:
+            del by_source[source]
+        if answer not in seen:
+            seen.add(answer)
+            out.append(answer)
+    return out
 
 
 def replay_texts(pairs: list[QuestionPair], exclude: set[str], n: int, seed: int) -> list[str]:
@@ -127,7 +163,9 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         )
     torch.set_num_threads(config.threads)
     base = Encoder.load(config.base_model or None, device=device)
-    pairs = load_question_pairs(Path(config.data_dir).expanduser(), seed=config.seed)
+    pairs = load_question_pairs(
+        Path(config.data_dir).expanduser(), seed=config.seed, passage_words=config.passage_words
+    )
     texts = teacher_texts(pairs, config)
     cache = Path(config.teacher_cache).expanduser()
     teacher = _teacher_of(texts, cache, device)
@@ -154,6 +192,7 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         seed=train_seed,
         max_steps=config.steps,
         embedding_lr_scale=config.embedding_lr_scale,
+        max_tokens=config.max_tokens,
     )
     steps = train_until(
         model,
@@ -165,6 +204,8 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         device=base.device,
         progress=None,
     )
+    if config.passage_words > 0:
+        model.config = dataclasses.replace(model.config, max_tokens=config.max_tokens)
     save_model(model, base.tokenizer.to_bytes(), out_dir)
     (out_dir / "training.json").write_text(
         json.dumps({"config": asdict(config), "steps": steps}, indent=2) + "\n", encoding="utf-8"

@@ -13,6 +13,9 @@ differ from the sentence that answers it. These pairs teach the query side of th
 - PubMedQA: the question -> sentences of its abstract (training rows only, see `dev_split`);
 - arXiv: the title -> sentences of its abstract (training rows only).
 
+With `passage_words` > 0 each pair's answer is instead one passage, the answering text's
+sentences joined up to that many words, the unit the engine's lexical side ranks (~200 words).
+
 Templates are drawn with a seeded generator, so the same seed builds the same pairs.
 """
 
@@ -88,28 +91,45 @@ def rst_sections(text: str) -> Iterator[tuple[str, str]]:
         yield lines[start], "\n".join(lines[start + 2 : end])
 
 
-def kernel_pairs(rows: Iterator[dict[str, str]]) -> list[QuestionPair]:
+def answer_of(sentences: list[str], n: int, passage_words: int) -> tuple[str, ...]:
+    """The first `n` sentences, or with `passage_words` > 0 one passage: the sentences joined
+    while they fit in that many words (the first always)."""
+    if passage_words <= 0:
+        return tuple(sentences[:n])
+    kept: list[str] = []
+    words = 0
+    for sentence in sentences:
+        words += len(sentence.split())
+        if kept and words > passage_words:
+            break
+        kept.append(sentence)
+    return (" ".join(kept),) if kept else ()
+
+
+def kernel_pairs(rows: Iterator[dict[str, str]], passage_words: int = 0) -> list[QuestionPair]:
     """Heading -> the first three prose sentences of its section (`kernel_question` when the
     heading is a question)."""
     out = []
     for row in rows:
         for heading, body in rst_sections(row["text"]):
             query = clean_heading(heading)
-            answers = sentences_of(_rst_prose(body))[:3]
+            answers = answer_of(sentences_of(_rst_prose(body)), 3, passage_words)
             if len(query.split()) < 2 or not answers:
                 continue
             source = "kernel_question" if query.endswith("?") else "kernel_heading"
-            out.append(QuestionPair(query, tuple(answers), source))
+            out.append(QuestionPair(query, answers, source))
     return out
 
 
 def term_pairs(
-    terms: Iterator[tuple[str, str]], source: str, rng: random.Random
+    terms: Iterator[tuple[str, str]], source: str, rng: random.Random, passage_words: int = 0
 ) -> list[QuestionPair]:
     """A question about each term -> the first two sentences of its definition."""
     out = []
     for term, definition in terms:
-        answers = sentences_of(definition, min_words=3)[:2] or [definition]
+        answers = answer_of(sentences_of(definition, min_words=3), 2, passage_words) or (
+            definition,
+        )
         if term.strip() and len(definition.split()) >= 4:
             out.append(
                 QuestionPair(rng.choice(TERM_QUESTIONS).format(term), tuple(answers), source)
@@ -117,31 +137,37 @@ def term_pairs(
     return out
 
 
-def load_question_pairs(data_dir: Path, seed: int = 0) -> list[QuestionPair]:
+def load_question_pairs(
+    data_dir: Path, seed: int = 0, passage_words: int = 0
+) -> list[QuestionPair]:
     """Every question pair of the R sets in `data_dir` (see the module docstring)."""
     rng = random.Random(seed)
-    pairs = kernel_pairs(_jsonl(data_dir / "linux_kernel_docs.jsonl.gz"))
+    words = passage_words
+    pairs = kernel_pairs(_jsonl(data_dir / "linux_kernel_docs.jsonl.gz"), words)
     wordnet = (
         (row["lemmas"][0].replace("_", " "), row["definition"])
         for row in _jsonl(data_dir / "wordnet30_synsets.jsonl.gz")
     )
-    pairs += term_pairs(wordnet, "wordnet", rng)
+    pairs += term_pairs(wordnet, "wordnet", rng, words)
     for name in ("gcide_entries", "foldoc_entries", "jargon_entries"):
         rows = _jsonl(data_dir / f"{name}.jsonl.gz")
         terms = ((row["headword"], _dictionary_definition(row["text"])) for row in rows)
-        pairs += term_pairs(terms, name.split("_")[0], rng)
+        pairs += term_pairs(terms, name.split("_")[0], rng, words)
     for row in _jsonl(data_dir / "debian_package_descriptions.jsonl.gz"):
         long = sentences_of(row["long"])
         short = row["short"].strip().rstrip(".")
         if long and short:
             query = rng.choice(PACKAGE_QUESTIONS).format(short[0].lower() + short[1:])
-            pairs.append(QuestionPair(query, tuple(long[:2]), "debian"))
+            pairs.append(QuestionPair(query, answer_of(long, 2, words), "debian"))
     for row in dev_split(_jsonl(data_dir / "pubmedqa_labeled.jsonl.gz"), train=True):
         sentences = sentences_of(" ".join(row["contexts"]))
-        answers = (*sentences[:4], _clean(row["long_answer"]))
+        answers = answer_of(sentences, 4, words)
+        if not words:
+            answers = (*answers, _clean(row["long_answer"]))
         pairs.append(QuestionPair(_clean(row["question"]), answers, "pubmedqa"))
     for row in dev_split(_jsonl(data_dir / "arxiv_cs_abstracts.jsonl.gz"), train=True):
-        sentences = sentences_of(row["abstract"])[:3]
+        sentences = sentences_of(row["abstract"])
         if sentences:
-            pairs.append(QuestionPair(_clean(row["title"]), tuple(sentences), "arxiv"))
+            answers = answer_of(sentences, 3, words)
+            pairs.append(QuestionPair(_clean(row["title"]), answers, "arxiv"))
     return pairs

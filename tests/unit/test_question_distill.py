@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from pathlib import Path
 
 import pytest
@@ -9,10 +10,11 @@ import pytest
 from docsearch.training.question_distill import (
     QuestionDistillConfig,
     QuestionPairs,
+    mixed_answers,
     replay_texts,
     teacher_texts,
 )
-from docsearch.training.questions import QuestionPair
+from docsearch.training.questions import QuestionPair, answer_of
 
 
 def pairs(n: int = 40) -> list[QuestionPair]:
@@ -74,3 +76,29 @@ def test_unknown_replay_targets_are_refused_before_any_work(tmp_path: Path) -> N
     with pytest.raises(ValueError, match="replay_targets"):
         distil_questions(config, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_a_passage_answer_joins_sentences_while_they_fit_in_its_words() -> None:
+    sentences = ["one two three.", "four five six.", "seven eight nine ten.", "eleven."]
+    assert answer_of(sentences, 2, 0) == ("one two three.", "four five six.")
+    assert answer_of(sentences, 2, 6) == ("one two three. four five six.",)
+    assert answer_of(sentences, 2, 10) == ("one two three. four five six. seven eight nine ten.",)
+    assert answer_of(["a very long first sentence."], 1, 2) == ("a very long first sentence.",)
+    assert answer_of([], 2, 200) == ()
+
+
+def test_passage_answers_are_drawn_by_the_mix_until_a_source_runs_out() -> None:
+    drawn = mixed_answers(pairs(), {"a": 1.0, "arxiv": 3.0}, 50, random.Random(0))
+    assert len(drawn) == len(set(drawn)) == 50
+    science = [t for t in drawn if t.startswith("We study")]
+    assert 30 <= len(science) <= 40  # ~3/4 while both last; arXiv's 40 answers cap it
+    everything = mixed_answers(pairs(), {"a": 1.0, "arxiv": 0.0}, 1000, random.Random(0))
+    assert len(everything) == 80 and not any(t.startswith("We study") for t in everything)
+
+
+def test_passage_distillation_draws_its_teacher_texts_by_the_mix() -> None:
+    config = QuestionDistillConfig(answers=20, queries=10, seed=3, passage_words=200, mix={"a": 1})
+    texts = teacher_texts(pairs(), config)
+    assert texts == teacher_texts(pairs(), config)
+    answers = [t for t in texts if not t.startswith(("what is", "paper"))]
+    assert len(answers) == 20 and not any(t.startswith("We study") for t in answers)
