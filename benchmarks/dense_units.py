@@ -13,7 +13,15 @@ approximation) and documents are ranked by:
 - `passage_encoded`: the best passage, its text encoded whole by the model;
 - `top3`: the mean of the document's three best sentences (fewer if it has fewer);
 - `max_plus_top3`: half the best sentence plus half the `top3` mean;
-- `sentence_or_passage`: the better of the best sentence and the best pooled passage.
+- `sentence_or_passage`: the better of the best sentence and the best pooled passage;
+- `sentence_or_passage_encoded`: the better of the best sentence and the best passage encoded
+  whole (session 17);
+- `sentence_rrf_passage`: reciprocal-rank fusion (k = 60) of the document rankings by best
+  sentence and by best passage encoded whole, each on its own scale (session 17).
+
+With `--model` (a model other than the one that built the indexes) the sentences are encoded
+again by it (session 17; before, its queries met the indexes' v4 sentence vectors), and the
+zsh-doc FAQ is measured too.
 
 Queries are encoded as the engine encodes them (`Encoder.encode_queries`). `--teacher` (session
 16) measures all-MiniLM-L6-v2 instead, on the zsh-doc FAQ too, with its own vectors of the
@@ -51,6 +59,8 @@ UNITS = (
     "top3",
     "max_plus_top3",
     "sentence_or_passage",
+    "sentence_or_passage_encoded",
+    "sentence_rrf_passage",
 )
 
 
@@ -157,17 +167,37 @@ def score(metric: str, ranked: list[str], relevant: dict[str, int]) -> float:
     return 0.0
 
 
-def measure(encoder, name: str, metric: str, folder: Path, queries, relevant) -> dict[str, float]:
+def rrf(first: list[int], second: list[int], k: int = 10, c: int = 60) -> list[int]:
+    """Reciprocal-rank fusion of two document rankings, the best k."""
+    value: dict[int, float] = {}
+    for ranking in (first, second):
+        for rank, doc in enumerate(ranking, 1):
+            value[doc] = value.get(doc, 0.0) + 1.0 / (c + rank)
+    return sorted(value, key=lambda d: -value[d])[:k]
+
+
+def measure(
+    encoder, name: str, metric: str, folder: Path, queries, relevant, reencode: bool = False
+) -> dict[str, float]:
+    import dense_dev
+
     stored = StoredIndex(folder)
+    if reencode:
+        stored.vectors = encoder.encode(dense_dev.sentence_texts(folder)).astype(np.float32)
     units = unit_vectors(stored, lambda texts: encoder.encode(texts))
     qids = [q for q in queries if q in relevant]
     query_vectors = encoder.encode_queries([queries[q] for q in qids])
     out = {}
     for unit in UNITS:
-        if unit == "sentence_or_passage":
-            vectors = np.concatenate([stored.vectors, units["passage_pooled"][0]])
-            owner = np.concatenate([stored.doc, units["passage_pooled"][1]])
+        if unit in ("sentence_or_passage", "sentence_or_passage_encoded"):
+            passages = units[
+                "passage_pooled" if unit == "sentence_or_passage" else "passage_encoded"
+            ]
+            vectors = np.concatenate([stored.vectors, passages[0]])
+            owner = np.concatenate([stored.doc, passages[1]])
             rule = "max"
+        elif unit == "sentence_rrf_passage":
+            vectors, owner, rule = stored.vectors, stored.doc, "rrf"
         elif unit in units:
             vectors, owner, rule = *units[unit], "max"
         else:
@@ -175,7 +205,14 @@ def measure(encoder, name: str, metric: str, folder: Path, queries, relevant) ->
             rule = {"sentence": "max"}.get(unit, unit)
         totals = []
         for q, v in zip(qids, query_vectors, strict=True):
-            ranked = rank_documents(vectors @ v, owner, rule)
+            if rule == "rrf":
+                passage, passage_doc = units["passage_encoded"]
+                ranked = rrf(
+                    rank_documents(vectors @ v, owner, "max", k=100),
+                    rank_documents(passage @ v, passage_doc, "max", k=100),
+                )
+            else:
+                ranked = rank_documents(vectors @ v, owner, rule)
             totals.append(score(metric, [stored.stem[d] for d in ranked], relevant[q]))
         out[unit] = round(float(np.mean(totals)), 4)
     out["sentences"] = len(stored.doc)
@@ -240,11 +277,16 @@ def main() -> None:
 
     encoder = Encoder.load(args.model, device="cpu")
     result: dict[str, object] = {"machine": machine_info(), "model": encoder.name}
-    for name, (metric, folder, queries, relevant) in dev_sets().items():
+    import dense_dev
+
+    sets = dense_dev.dev_sets() if args.model else dev_sets()
+    for name, (metric, folder, queries, relevant) in sets.items():
         if not (folder / "manifest.json").exists():
             print(f"{name}: no index at {folder}; run quality.py / debian_faq.py first")
             continue
-        result[name] = measure(encoder, name, metric, folder, queries, relevant)
+        result[name] = measure(
+            encoder, name, metric, folder, queries, relevant, reencode=args.model is not None
+        )
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     print(f"wrote {args.out}")
 

@@ -1,6 +1,6 @@
 """Distillation at GPU scale (issue 13): ~1M R texts to the teacher, a student trained from scratch.
 
-    python benchmarks/gpu_distill.py pack [--check]     # here, once (3 min): writes .gpu/ (38 MiB)
+    python benchmarks/gpu_distill.py pack [--check]     # here, once (3 min): writes .gpu/ (40 MiB)
     python benchmarks/gpu_distill.py run --out DIR      # on the device (--smoke: a tiny CPU run)
 
 Why: on two CPU cores the teacher encodes ~100 texts/s, so v4 saw 362k teacher vectors and every
@@ -12,14 +12,16 @@ the whole R corpus in a minute, and the BiGRU trains for thousands of steps in m
 - `corpus.json.xz`: the unique texts of the R sources (`training.data.load_sources`, all but the
   Gutenberg books) and of up to 50,000 question pairs per kind (`training.questions`: headings,
   "What is X?", package questions, PubMedQA and arXiv titles), with every pair as indices into
-  them: 968,495 texts (v4 saw 362,283), 541,439 pairs, 17 MiB;
+  them, and (session 17) up to 20,000 question -> passage pairs per kind (the same questions,
+  the answer as one passage of up to 200 words, the engine's passage size): 1,008,062 texts
+  (v4 saw 362,283; 39,567 of them passages), 629,168 pairs, 19 MiB;
 - `teacher/`: all-MiniLM-L6-v2 with its matrices as int8 (one scale per row) and the rest as
   float16, xz-compressed (21 MiB): the float32 weights (87 MiB) and the checkout (21 MiB) would
   not fit the 64 MiB that travels to the device. `--check` measures what that costs (session
   16: cosine to the original's vectors 0.99945 on average, 0.99815 at worst, over 2,000 corpus
   texts; STS-B dev 0.8669 against 0.8671);
 - `sts-dev.jsonl`: STS-B dev, which chooses the checkpoint as in every recipe here.
-It prints the size that will travel (tracked files + `.gpu/`; 58.8 MiB) and fails above 62 MiB.
+It prints the size that will travel (tracked files + `.gpu/`; 60.6 MiB) and fails above 62 MiB.
 
 `run` (on the device, whose image has torch, sentencepiece, transformers and
 sentence-transformers; nothing to install): the teacher encodes every text (float16, sorted by
@@ -53,12 +55,15 @@ how far it got.
 
 What it can reach: the teacher itself, ranking documents by their best sentence as the engine
 does, scores Cranfield 0.354, SciFact 0.686, and the FAQs 0.489 / 0.377 / 0.479 (`dense_dev.py
---teacher`): above v4 everywhere, above BM25 on Cranfield and SciFact, below it on the FAQs.
-Issue 13's FAQ bars need passage targets and a passage unit in the engine (RESULTS.md, session
-16), which this run does not build.
+--teacher`): above v4 everywhere, above BM25 on Cranfield and SciFact, below it on the FAQs; by
+its best passage encoded whole 0.374, 0.635 and 0.761 / 0.653 / 0.611, above BM25 everywhere
+(RESULTS.md, session 16). So the run trains on the teacher's vectors of whole passages too and
+at up to 256 tokens (session 17; a passage step is ~17 times a sentence step on two cores, which
+is why this is GPU work); using them needs a passage unit in the engine, not built yet. Measure
+what comes back by unit with `dense_units.py --model DIR`.
 
 Never run on a GPU yet (no session has been lent one); `run --smoke` checks every step on the CPU
-with 3,000 texts.
+with 3,000 texts (16 minutes since session 17's 256-token texts: 15 s a step on two cores).
 """
 
 from __future__ import annotations
@@ -105,6 +110,11 @@ MAX_TRAVEL_MIB = 62.0
 # (dictionary "What is X?" questions are the most numerous).
 LEFT_OUT_SOURCES = ("books",)
 QUESTIONS_PER_SOURCE = 50_000
+# Question -> passage pairs (session 17): the same questions with their answer as one passage of
+# up to PASSAGE_WORDS words (`questions.load_question_pairs(passage_words=...)`), the engine's
+# passage size; the passages join up the corpus's own sentences, so xz stores them cheaply.
+PASSAGE_WORDS = 200
+PASSAGES_PER_SOURCE = 20_000
 
 
 def build_corpus(data_dir: Path) -> dict[str, Any]:
@@ -130,6 +140,13 @@ def build_corpus(data_dir: Path) -> dict[str, Any]:
         taken[q.source] = taken.get(q.source, 0) + 1
         if taken[q.source] <= QUESTIONS_PER_SOURCE:
             rows.append([at(q.query), at(q.answers[0]), -1, f"question_{q.source}"])
+    passages = load_question_pairs(data_dir, passage_words=PASSAGE_WORDS)
+    random.Random(0).shuffle(passages)
+    taken = {}
+    for q in passages:
+        taken[q.source] = taken.get(q.source, 0) + 1
+        if taken[q.source] <= PASSAGES_PER_SOURCE:
+            rows.append([at(q.query), at(q.answers[0]), -1, f"passage_{q.source}"])
     return {"texts": list(index), "pairs": rows}
 
 
