@@ -23,6 +23,13 @@ With `--model` (a model other than the one that built the indexes) the sentences
 again by it (session 17; before, its queries met the indexes' v4 sentence vectors), and the
 zsh-doc FAQ is measured too.
 
+`--hybrid` (session 17) measures instead what each unit does inside the engine's hybrid: the
+model's 100 best sentences, or passages (encoded whole, each shown by its first sentence), or
+both with a document scored by the mean of its best sentence's and best passage's cosines (one
+missing from a side takes that side's lowest), fused with the index's lexical candidates by the
+engine's rule (`docsearch.fusion.fuse`, as `dense_dev.py` does), and the dense ranking of those
+candidates alone; results under the key "hybrid_by_unit".
+
 Queries are encoded as the engine encodes them (`Encoder.encode_queries`). `--teacher` (session
 16) measures all-MiniLM-L6-v2 instead, on the zsh-doc FAQ too, with its own vectors of the
 sentences and of the passages encoded whole: `sentence`, `passage_encoded` and
@@ -254,6 +261,74 @@ def measure_teacher(teacher, metric: str, folder: Path, queries, relevant) -> di
     return out
 
 
+HYBRID_UNITS = ("sentence", "passage", "sentence_passage_mean")
+
+
+def candidates_by_unit(
+    sentence_scores: np.ndarray,
+    passage_scores: np.ndarray,
+    stored: StoredIndex,
+    document_of: dict[int, int],
+    fetch: int,
+) -> dict[str, list[tuple[int, float]]]:
+    """unit -> dense candidates (sentence id, score), best first, as `fuse` takes them."""
+    ids = stored.sentence_ids
+    first = np.array([ids[a] for _, a, _ in stored.passages])  # a passage's shown sentence
+    by_sentence = [(int(ids[r]), float(sentence_scores[r])) for r in top(sentence_scores, fetch)]
+    by_passage = [(int(first[r]), float(passage_scores[r])) for r in top(passage_scores, fetch)]
+    best_sentence: dict[int, tuple[int, float]] = {}
+    best_passage: dict[int, tuple[int, float]] = {}
+    for best, ranked in ((best_sentence, by_sentence), (best_passage, by_passage)):
+        for i, cosine in ranked:
+            best.setdefault(document_of[i], (i, cosine))
+    floor_s = min(c for _, c in best_sentence.values())
+    floor_p = min(c for _, c in best_passage.values())
+    mean = [
+        (
+            (best_sentence.get(d) or best_passage[d])[0],
+            0.5 * (best_sentence.get(d, (0, floor_s))[1] + best_passage.get(d, (0, floor_p))[1]),
+        )
+        for d in best_sentence.keys() | best_passage.keys()
+    ]
+    mean.sort(key=lambda item: -item[1])
+    return {"sentence": by_sentence, "passage": by_passage, "sentence_passage_mean": mean}
+
+
+def top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k best scores, best first."""
+    rows = np.argpartition(-scores, min(k, len(scores) - 1))[:k]
+    return rows[np.argsort(-scores[rows])]
+
+
+def measure_hybrid(encoder, metric: str, folder: Path, queries, relevant) -> dict[str, float]:
+    """Dense and hybrid by unit (see the module docstring)."""
+    import dense_dev
+
+    from docsearch.fusion import fuse
+
+    stored = StoredIndex(folder)
+    document_of = {int(i): int(d) for i, d in zip(stored.sentence_ids, stored.doc, strict=True)}
+    sentences = encoder.encode(dense_dev.sentence_texts(folder), batch_size=128)
+    passages = encoder.encode(stored.passage_texts, batch_size=64)
+    qids = [q for q in queries if q in relevant]
+    lexical = dense_dev.lexical_candidates(folder, [queries[q] for q in qids])
+    query_vectors = encoder.encode_queries([queries[q] for q in qids])
+    totals: dict[str, list[float]] = {}
+
+    def add(key: str, ranked: list[tuple[int, float]], q: str) -> None:
+        stems = list(dict.fromkeys(stored.stem[document_of[i]] for i, _ in ranked))
+        totals.setdefault(key, []).append(score(metric, stems, relevant[q]))
+
+    for n, (q, v) in enumerate(zip(qids, query_vectors, strict=True)):
+        units = candidates_by_unit(
+            sentences @ v, passages @ v, stored, document_of, dense_dev.FETCH
+        )
+        for unit, dense in units.items():
+            add(f"dense_{unit}", dense, q)
+            add(f"hybrid_{unit}", fuse(dense, lexical[n], document_of), q)
+    return {key: round(float(np.mean(values)), 4) for key, values in totals.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -261,6 +336,7 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None, help="encoder (default: shipped)")
     parser.add_argument("--out", type=Path, default=RESULTS / "dense_units.json")
     parser.add_argument("--teacher", action="store_true", help="all-MiniLM-L6-v2 instead")
+    parser.add_argument("--hybrid", action="store_true", help="each unit in the engine's hybrid")
     args = parser.parse_args()
     if args.teacher:
         import dense_dev
@@ -276,6 +352,17 @@ def main() -> None:
     from docsearch.encoder import Encoder
 
     encoder = Encoder.load(args.model, device="cpu")
+    if args.hybrid:
+        import dense_dev
+
+        found = json.loads(args.out.read_text()) if args.out.exists() else {}
+        found["hybrid_by_unit"] = {"machine": machine_info(), "model": encoder.name}
+        for name, (metric, folder, queries, relevant) in dense_dev.dev_sets().items():
+            measured = measure_hybrid(encoder, metric, folder, queries, relevant)
+            found["hybrid_by_unit"][name] = measured
+            print(name, json.dumps(measured), flush=True)
+            args.out.write_text(json.dumps(found, indent=2) + "\n")
+        return
     result: dict[str, object] = {"machine": machine_info(), "model": encoder.name}
     import dense_dev
 
