@@ -134,9 +134,7 @@ def measure(encoder, sets, lexical_of: dict[str, list] | None = None) -> dict[st
             totals.append(dense_units.score(metric, [stored.stem[d] for d in ranked], relevant[q]))
             if lexical_of is None:
                 continue
-            top = np.argpartition(-scores, min(FETCH, len(scores) - 1))[:FETCH]
-            top = top[np.argsort(-scores[top])]
-            dense = [(int(ids[r]), float(scores[r])) for r in top]
+            dense = [(int(ids[r]), float(scores[r])) for r in dense_units.top(scores, FETCH)]
             fused = fuse(dense, lexical_of[name][n], document_of)
             stems = list(dict.fromkeys(stored.stem[document_of[i]] for i, _ in fused))
             fused_totals.append(dense_units.score(metric, stems, relevant[q]))

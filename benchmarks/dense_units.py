@@ -267,13 +267,14 @@ HYBRID_UNITS = ("sentence", "passage", "sentence_passage_mean")
 def candidates_by_unit(
     sentence_scores: np.ndarray,
     passage_scores: np.ndarray,
-    stored: StoredIndex,
+    ids: np.ndarray,
+    first: np.ndarray,
     document_of: dict[int, int],
     fetch: int,
 ) -> dict[str, list[tuple[int, float]]]:
-    """unit -> dense candidates (sentence id, score), best first, as `fuse` takes them."""
-    ids = stored.sentence_ids
-    first = np.array([ids[a] for _, a, _ in stored.passages])  # a passage's shown sentence
+    """unit -> dense candidates (sentence id, score), best first, as `fuse` takes them; `ids`
+    are the sentence ids of the sentence rows, `first` those of each passage's first sentence
+    (the sentence a passage is shown by)."""
     by_sentence = [(int(ids[r]), float(sentence_scores[r])) for r in top(sentence_scores, fetch)]
     by_passage = [(int(first[r]), float(passage_scores[r])) for r in top(passage_scores, fetch)]
     best_sentence: dict[int, tuple[int, float]] = {}
@@ -313,6 +314,8 @@ def measure_hybrid(encoder, metric: str, folder: Path, queries, relevant) -> dic
     qids = [q for q in queries if q in relevant]
     lexical = dense_dev.lexical_candidates(folder, [queries[q] for q in qids])
     query_vectors = encoder.encode_queries([queries[q] for q in qids])
+    ids = stored.sentence_ids
+    first = np.array([ids[a] for _, a, _ in stored.passages])
     totals: dict[str, list[float]] = {}
 
     def add(key: str, ranked: list[tuple[int, float]], q: str) -> None:
@@ -321,7 +324,7 @@ def measure_hybrid(encoder, metric: str, folder: Path, queries, relevant) -> dic
 
     for n, (q, v) in enumerate(zip(qids, query_vectors, strict=True)):
         units = candidates_by_unit(
-            sentences @ v, passages @ v, stored, document_of, dense_dev.FETCH
+            sentences @ v, passages @ v, ids, first, document_of, dense_dev.FETCH
         )
         for unit, dense in units.items():
             add(f"dense_{unit}", dense, q)
@@ -338,9 +341,9 @@ def main() -> None:
     parser.add_argument("--teacher", action="store_true", help="all-MiniLM-L6-v2 instead")
     parser.add_argument("--hybrid", action="store_true", help="each unit in the engine's hybrid")
     args = parser.parse_args()
-    if args.teacher:
-        import dense_dev
+    import dense_dev  # imports this module: not at the top
 
+    if args.teacher:
         teacher = dense_dev.TeacherEncoder()
         found = json.loads(args.out.read_text()) if args.out.exists() else {}
         found["teacher"] = {"machine": machine_info()}
@@ -353,8 +356,6 @@ def main() -> None:
 
     encoder = Encoder.load(args.model, device="cpu")
     if args.hybrid:
-        import dense_dev
-
         found = json.loads(args.out.read_text()) if args.out.exists() else {}
         found["hybrid_by_unit"] = {"machine": machine_info(), "model": encoder.name}
         for name, (metric, folder, queries, relevant) in dense_dev.dev_sets().items():
@@ -364,8 +365,6 @@ def main() -> None:
             args.out.write_text(json.dumps(found, indent=2) + "\n")
         return
     result: dict[str, object] = {"machine": machine_info(), "model": encoder.name}
-    import dense_dev
-
     sets = dense_dev.dev_sets() if args.model else dev_sets()
     for name, (metric, folder, queries, relevant) in sets.items():
         if not (folder / "manifest.json").exists():

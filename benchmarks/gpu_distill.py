@@ -133,20 +133,17 @@ def build_corpus(data_dir: Path) -> dict[str, Any]:
             for text in texts:
                 at(text)
     rows = [[at(p.anchor), at(p.positive), at(p.negative), p.source] for p in pairs]
-    questions = load_question_pairs(data_dir)
-    random.Random(0).shuffle(questions)
-    taken: dict[str, int] = {}
-    for q in questions:
-        taken[q.source] = taken.get(q.source, 0) + 1
-        if taken[q.source] <= QUESTIONS_PER_SOURCE:
-            rows.append([at(q.query), at(q.answers[0]), -1, f"question_{q.source}"])
-    passages = load_question_pairs(data_dir, passage_words=PASSAGE_WORDS)
-    random.Random(0).shuffle(passages)
-    taken = {}
-    for q in passages:
-        taken[q.source] = taken.get(q.source, 0) + 1
-        if taken[q.source] <= PASSAGES_PER_SOURCE:
-            rows.append([at(q.query), at(q.answers[0]), -1, f"passage_{q.source}"])
+    for kind, words, per_source in (
+        ("question", 0, QUESTIONS_PER_SOURCE),
+        ("passage", PASSAGE_WORDS, PASSAGES_PER_SOURCE),
+    ):
+        questions = load_question_pairs(data_dir, passage_words=words)
+        random.Random(0).shuffle(questions)
+        taken: dict[str, int] = {}
+        for q in questions:
+            taken[q.source] = taken.get(q.source, 0) + 1
+            if taken[q.source] <= per_source:
+                rows.append([at(q.query), at(q.answers[0]), -1, f"{kind}_{q.source}"])
     return {"texts": list(index), "pairs": rows}
 
 
