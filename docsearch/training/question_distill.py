@@ -109,12 +109,13 @@ class QuestionPairs:
 def teacher_texts(pairs: list[QuestionPair], config: QuestionDistillConfig) -> list[str]:
     """The seeded sample of answers and queries the teacher encodes (distinct texts)."""
     rng = random.Random(config.seed)
-    answers = list(dict.fromkeys(a for p in pairs for a in p.answers))
     queries = [p.query for p in rng.sample(pairs, config.queries)]
     if config.passage_words > 0:
         drawn = mixed_answers(pairs, config.mix, config.answers, rng)
-        return list(dict.fromkeys(drawn + queries))
-    return list(dict.fromkeys(rng.sample(answers, config.answers) + queries))
+    else:
+        answers = list(dict.fromkeys(a for p in pairs for a in p.answers))
+        drawn = rng.sample(answers, config.answers)
+    return list(dict.fromkeys(drawn + queries))
 
 
 def mixed_answers(

@@ -131,9 +131,7 @@ def term_pairs(
             definition,
         )
         if term.strip() and len(definition.split()) >= 4:
-            out.append(
-                QuestionPair(rng.choice(TERM_QUESTIONS).format(term), tuple(answers), source)
-            )
+            out.append(QuestionPair(rng.choice(TERM_QUESTIONS).format(term), answers, source))
     return out
 
 
@@ -142,7 +140,7 @@ def load_question_pairs(
 ) -> list[QuestionPair]:
     """Every question pair of the R sets in `data_dir` (see the module docstring)."""
     rng = random.Random(seed)
-    words = passage_words
+    words = passage_words  # 0: sentences
     pairs = kernel_pairs(_jsonl(data_dir / "linux_kernel_docs.jsonl.gz"), words)
     wordnet = (
         (row["lemmas"][0].replace("_", " "), row["definition"])
