@@ -28,7 +28,9 @@ model's 100 best sentences, or passages (encoded whole, each shown by its first 
 both with a document scored by the mean of its best sentence's and best passage's cosines (one
 missing from a side takes that side's lowest), fused with the index's lexical candidates by the
 engine's rule (`docsearch.fusion.fuse`, as `dense_dev.py` does), and the dense ranking of those
-candidates alone; results under the key "hybrid_by_unit".
+candidates alone; results under the key "hybrid_by_unit". With `--pooled` (session 18) the
+passages are pooled from the model's sentence vectors instead of encoded whole (key
+"hybrid_by_unit_pooled").
 
 Queries are encoded as the engine encodes them (`Encoder.encode_queries`). `--teacher` (session
 16) measures all-MiniLM-L6-v2 instead, on the zsh-doc FAQ too, with its own vectors of the
@@ -301,7 +303,9 @@ def top(scores: np.ndarray, k: int) -> np.ndarray:
     return rows[np.argsort(-scores[rows])]
 
 
-def measure_hybrid(encoder, metric: str, folder: Path, queries, relevant) -> dict[str, float]:
+def measure_hybrid(
+    encoder, metric: str, folder: Path, queries, relevant, pooled_passages: bool = False
+) -> dict[str, float]:
     """Dense and hybrid by unit (see the module docstring)."""
     import dense_dev
 
@@ -310,7 +314,10 @@ def measure_hybrid(encoder, metric: str, folder: Path, queries, relevant) -> dic
     stored = StoredIndex(folder)
     document_of = {int(i): int(d) for i, d in zip(stored.sentence_ids, stored.doc, strict=True)}
     sentences = encoder.encode(dense_dev.sentence_texts(folder), batch_size=128)
-    passages = encoder.encode(stored.passage_texts, batch_size=64)
+    if pooled_passages:
+        passages = np.stack([pooled(sentences[a:b]) for _, a, b in stored.passages])
+    else:
+        passages = encoder.encode(stored.passage_texts, batch_size=64)
     qids = [q for q in queries if q in relevant]
     lexical = dense_dev.lexical_candidates(folder, [queries[q] for q in qids])
     query_vectors = encoder.encode_queries([queries[q] for q in qids])
@@ -340,6 +347,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS / "dense_units.json")
     parser.add_argument("--teacher", action="store_true", help="all-MiniLM-L6-v2 instead")
     parser.add_argument("--hybrid", action="store_true", help="each unit in the engine's hybrid")
+    parser.add_argument(
+        "--pooled", action="store_true", help="with --hybrid: passages pooled from sentences"
+    )
     args = parser.parse_args()
     import dense_dev  # imports this module: not at the top
 
@@ -357,10 +367,11 @@ def main() -> None:
     encoder = Encoder.load(args.model, device="cpu")
     if args.hybrid:
         found = json.loads(args.out.read_text()) if args.out.exists() else {}
-        found["hybrid_by_unit"] = {"machine": machine_info(), "model": encoder.name}
+        key = "hybrid_by_unit_pooled" if args.pooled else "hybrid_by_unit"
+        found[key] = {"machine": machine_info(), "model": encoder.name}
         for name, (metric, folder, queries, relevant) in dense_dev.dev_sets().items():
-            measured = measure_hybrid(encoder, metric, folder, queries, relevant)
-            found["hybrid_by_unit"][name] = measured
+            measured = measure_hybrid(encoder, metric, folder, queries, relevant, args.pooled)
+            found[key][name] = measured
             print(name, json.dumps(measured), flush=True)
             args.out.write_text(json.dumps(found, indent=2) + "\n")
         return

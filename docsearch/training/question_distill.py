@@ -18,7 +18,9 @@ what users ask and what answers them (`questions.py`, R data only):
 With `passage_words` > 0 (session 17) the answers are passages rather than sentences
 (`questions.load_question_pairs`), the teacher's vectors of whole passages are the targets, the
 answers it encodes are drawn by the same source mix as the pairs, and texts are trained and
-encoded up to `max_tokens` tokens (written into the model's config).
+encoded up to `max_tokens` tokens (written into the model's config). With `passage_pooling`
+(session 18) a passage is instead the mean of its sentences' vectors (`pooling.py`), in the
+targets' rotation as in training, and the model's window stays as it was.
 
 The loop is `docsearch.tuning.trainer.train_until`, run for a fixed number of steps. Teacher
 vectors are cached in shards under `teacher_cache` (an interrupted encoding resumes).
@@ -30,6 +32,7 @@ vectors are cached in shards under `teacher_cache` (an interrupted encoding resu
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import random
@@ -39,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from docsearch.training.pooling import SentenceSplits, pooled_encode, pooled_forward
 from docsearch.training.query_tower import TowerConfig
 from docsearch.training.questions import QuestionPair, load_question_pairs
 from docsearch.training.train import read_config
@@ -66,6 +70,7 @@ class QuestionDistillConfig:
     embedding_lr_scale: float = 1.0  # the token embeddings' rate over `lr` (as in `TuneConfig`)
     passage_words: int = 0  # answers as passages of up to this many words; 0: sentences
     max_tokens: int = 64  # tokens per training text (and, for passages, the model's window)
+    passage_pooling: bool = False  # every text the mean of its sentences' vectors
     threads: int = 2
     # The query tower's source mix (session 7), question-shaped sources weighted up.
     mix: dict[str, float] = field(default_factory=lambda: dict(TowerConfig().mix))
@@ -170,13 +175,20 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
     texts = teacher_texts(pairs, config)
     cache = Path(config.teacher_cache).expanduser()
     teacher = _teacher_of(texts, cache, device)
-    own = base.encode(texts, batch_size=128)
+    splits = SentenceSplits()
+
+    def encode(texts: list[str]) -> np.ndarray:
+        if config.passage_pooling:
+            return pooled_encode(base, texts, splits)
+        return base.encode(texts, batch_size=128)
+
+    own = encode(texts)
     replay = replay_texts(pairs, set(texts), config.replay, config.seed) if config.replay else []
     if replay and config.replay_targets == "teacher":
         replay_cache = cache.with_name(f"{cache.name}-replay-{config.seed}-{config.replay}")
         texts = texts + replay
         teacher = np.concatenate([teacher, _teacher_of(replay, replay_cache, device)])
-        own = np.concatenate([own, base.encode(replay, batch_size=128)])
+        own = np.concatenate([own, encode(replay)])
         replay = []
     targets = in_base_space(
         teacher.astype(np.float32), own, how="rotation", whitening=config.teacher_whitening
@@ -184,7 +196,7 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
     log.info("mean cosine of the base to its targets: %.3f", float((own * targets).sum(1).mean()))
     if replay:
         texts = texts + replay
-        targets = np.concatenate([targets, base.encode(replay, batch_size=128)])
+        targets = np.concatenate([targets, encode(replay)])
     model = base.model
     train_seed = config.seed if config.train_seed < 0 else config.train_seed
     tune = TuneConfig(
@@ -195,6 +207,16 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         embedding_lr_scale=config.embedding_lr_scale,
         max_tokens=config.max_tokens,
     )
+    forward = None
+    if config.passage_pooling:
+        forward = functools.partial(
+            pooled_forward,
+            model,
+            base.tokenizer,
+            splits,
+            max_tokens=config.max_tokens,
+            device=base.device,
+        )
     steps = train_until(
         model,
         base.tokenizer,
@@ -204,8 +226,9 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
         tune,
         device=base.device,
         progress=None,
+        forward=forward,
     )
-    if config.passage_words > 0:
+    if config.passage_words > 0 and not config.passage_pooling:
         model.config = dataclasses.replace(model.config, max_tokens=config.max_tokens)
     save_model(model, base.tokenizer.to_bytes(), out_dir)
     (out_dir / "training.json").write_text(

@@ -146,13 +146,16 @@ def train_until(
     *,
     device: torch.device,
     progress: Callable[[float], None] | None = None,
+    forward: Callable[[list[str]], torch.Tensor] | None = None,
 ) -> int:
     """Train `model` in place for `seconds` (or `config.max_steps`); return the steps taken.
 
     The learning rate warms up, then decays linearly to 5% over the time or the steps given,
     whichever runs out first.
 
-    `progress` is called with the share of the time spent, after each step.
+    `progress` is called with the share of the time spent, after each step. `forward` encodes a
+    step's texts (default: each text as one sequence of up to `config.max_tokens` tokens; see
+    `docsearch.training.pooling` for passages pooled from their sentences).
     """
     torch.manual_seed(config.seed)
     rng = np.random.default_rng(config.seed)
@@ -165,6 +168,7 @@ def train_until(
         device
     )
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
+    encode = forward or _whole_texts(model, tokenizer, config.max_tokens, device)
     started = time.monotonic()
     step = 0
     while config.max_steps is None or step < config.max_steps:
@@ -180,9 +184,8 @@ def train_until(
         anchors, positives = pairs.sample(config.pair_batch)
         negatives = draw_negatives(rng, len(targets.texts), rows, config.target_negatives)
         texts = [targets.texts[i] for i in rows] + anchors + positives
-        ids, lengths = pad_batch(tokenizer.encode(texts), config.max_tokens)
         with autocast:
-            vectors = model(ids.to(device), lengths.to(device))
+            vectors = encode(texts)
             n, m = len(rows), len(anchors)
             loss = target_loss(
                 vectors[:n],
@@ -203,6 +206,18 @@ def train_until(
             progress(min(1.0, (time.monotonic() - started) / max(seconds, 1e-9)))
     model.eval()
     return step
+
+
+def _whole_texts(
+    model: BiGRUEncoder, tokenizer: Tokenizer, max_tokens: int, device: torch.device
+) -> Callable[[list[str]], torch.Tensor]:
+    """The default forward: each text one sequence, cut to `max_tokens` tokens."""
+
+    def forward(texts: list[str]) -> torch.Tensor:
+        ids, lengths = pad_batch(tokenizer.encode(texts), max_tokens)
+        return model(ids.to(device), lengths.to(device))  # type: ignore[no-any-return]
+
+    return forward
 
 
 def _parameter_groups(model: BiGRUEncoder, config: TuneConfig) -> list[dict[str, object]]:
