@@ -28,7 +28,8 @@ def own_vectors(model: torch.nn.Module, tokenizer: Tokenizer, texts: list[str]) 
 
 def test_a_text_splits_into_the_engines_sentences_once() -> None:
     splits = SentenceSplits()
-    assert splits(PASSAGE) == ["Volcanoes erupt when magma rises.", "Birds migrate south in autumn."]
+    first, second = "Volcanoes erupt when magma rises.", "Birds migrate south in autumn."
+    assert splits(PASSAGE) == [first, second]
     assert splits(PASSAGE) is splits(PASSAGE)
     assert splits("...") == ["..."]  # no sentence found: the text itself
     sentences, owner = splits.flatten(["One question?", PASSAGE])
