@@ -71,6 +71,7 @@ class QuestionDistillConfig:
     passage_words: int = 0  # answers as passages of up to this many words; 0: sentences
     max_tokens: int = 64  # tokens per training text (and, for passages, the model's window)
     passage_pooling: bool = False  # every text the mean of its sentences' vectors
+    group_size: int = 1  # pairs of one file drawn together into a batch (`QuestionPairs`)
     threads: int = 2
     # The query tower's source mix (session 7), question-shaped sources weighted up.
     mix: dict[str, float] = field(default_factory=lambda: dict(TowerConfig().mix))
@@ -84,14 +85,25 @@ class QuestionDistillConfig:
 class QuestionPairs:
     """Draw (question, answer) batches by source mix; no text twice in a batch.
 
+    With `group_size` > 1 a pair drawn from a file of several pairs (`QuestionPair.group`)
+    brings up to `group_size - 1` others of the same file into the batch, so that in-batch
+    negatives include other sections of the same document, as a folder's own passages are
+    the distractors of a user's question.
+
     A `docsearch.tuning.trainer.PairSource`, so `train_until` takes it.
     """
 
-    def __init__(self, pairs: list[QuestionPair], mix: dict[str, float], seed: int) -> None:
+    def __init__(
+        self, pairs: list[QuestionPair], mix: dict[str, float], seed: int, group_size: int = 1
+    ) -> None:
         self.rng = random.Random(seed)
+        self.group_size = group_size
         self.by_source: dict[str, list[QuestionPair]] = {}
+        self.by_group: dict[str, list[QuestionPair]] = {}
         for p in pairs:
             self.by_source.setdefault(p.source, []).append(p)
+            if p.group:
+                self.by_group.setdefault(p.group, []).append(p)
         self.sources = sorted(s for s in self.by_source if mix.get(s, 0) > 0)
         self.weights = [mix[s] for s in self.sources]
 
@@ -101,14 +113,23 @@ class QuestionPairs:
         seen: set[str] = set()
         while len(questions) < size:
             source = self.rng.choices(self.sources, self.weights)[0]
-            pair = self.rng.choice(self.by_source[source])
-            answer = self.rng.choice(pair.answers)
-            if pair.query == answer or pair.query in seen or answer in seen:
-                continue
-            seen.update((pair.query, answer))
-            questions.append(pair.query)
-            answers.append(answer)
+            first = self.rng.choice(self.by_source[source])
+            for pair in self._with_siblings(first, size - len(questions)):
+                answer = self.rng.choice(pair.answers)
+                if pair.query == answer or pair.query in seen or answer in seen:
+                    continue
+                seen.update((pair.query, answer))
+                questions.append(pair.query)
+                answers.append(answer)
         return questions, answers
+
+    def _with_siblings(self, pair: QuestionPair, room: int) -> list[QuestionPair]:
+        """`pair`, then up to `group_size - 1` (and `room - 1`) other pairs of its file."""
+        n = min(self.group_size, room) - 1
+        if n <= 0 or not pair.group:
+            return [pair]
+        others = [p for p in self.by_group[pair.group] if p is not pair]
+        return [pair, *self.rng.sample(others, min(n, len(others)))]
 
 
 def teacher_texts(pairs: list[QuestionPair], config: QuestionDistillConfig) -> list[str]:
@@ -220,7 +241,7 @@ def distil_questions(config: QuestionDistillConfig, out_dir: Path, *, device: st
     steps = train_until(
         model,
         base.tokenizer,
-        QuestionPairs(pairs, config.mix, train_seed),
+        QuestionPairs(pairs, config.mix, train_seed, config.group_size),
         Targets(texts, targets),
         float("inf"),
         tune,

@@ -65,6 +65,7 @@ class QuestionPair:
     query: str
     answers: tuple[str, ...]
     source: str
+    group: str = ""  # the file the pair comes from, where several pairs share one (kernel)
 
 
 def clean_heading(line: str) -> str:
@@ -110,14 +111,14 @@ def kernel_pairs(rows: Iterator[dict[str, str]], passage_words: int = 0) -> list
     """Heading -> the first three prose sentences of its section (`kernel_question` when the
     heading is a question)."""
     out = []
-    for row in rows:
+    for n, row in enumerate(rows):
         for heading, body in rst_sections(row["text"]):
             query = clean_heading(heading)
             answers = answer_of(sentences_of(_rst_prose(body)), 3, passage_words)
             if len(query.split()) < 2 or not answers:
                 continue
             source = "kernel_question" if query.endswith("?") else "kernel_heading"
-            out.append(QuestionPair(query, answers, source))
+            out.append(QuestionPair(query, answers, source, f"kernel:{n}"))
     return out
 
 

@@ -102,3 +102,28 @@ def test_passage_distillation_draws_its_teacher_texts_by_the_mix() -> None:
     assert texts == teacher_texts(pairs(), config)
     answers = [t for t in texts if not t.startswith(("what is", "paper"))]
     assert len(answers) == 20 and not any(t.startswith("We study") for t in answers)
+
+
+def test_pairs_of_one_file_come_into_a_batch_together() -> None:
+    grouped = [
+        QuestionPair(f"section {f}.{i}", (f"Body of section {f}.{i}.",), "kernel", f"file{f}")
+        for f in range(10)
+        for i in range(6)
+    ]
+    plain = QuestionPairs(grouped, {"kernel": 1.0}, seed=0)
+    together = QuestionPairs(grouped, {"kernel": 1.0}, seed=0, group_size=4)
+
+    def largest_file_share(batcher: QuestionPairs) -> int:
+        questions, answers = batcher.sample(8)
+        assert len(set(questions + answers)) == 16
+        files = [q.split()[1].split(".")[0] for q in questions]
+        return max(files.count(f) for f in files)
+
+    assert largest_file_share(together) >= 4
+    assert min(largest_file_share(plain) for _ in range(3)) < 4  # 8 draws over 10 files
+
+
+def test_one_pair_a_draw_keeps_the_draws_of_earlier_recipes() -> None:
+    grouped = [QuestionPair(p.query, p.answers, p.source, "one file") for p in pairs()]
+    drawn = QuestionPairs(pairs(), {"a": 1.0, "arxiv": 1.0}, seed=5).sample(12)
+    assert QuestionPairs(grouped, {"a": 1.0, "arxiv": 1.0}, seed=5).sample(12) == drawn
