@@ -19,8 +19,9 @@ With `passage_words` > 0 (session 17) the answers are passages rather than sente
 (`questions.load_question_pairs`), the teacher's vectors of whole passages are the targets, the
 answers it encodes are drawn by the same source mix as the pairs, and texts are trained and
 encoded up to `max_tokens` tokens (written into the model's config). With `passage_pooling`
-(session 18) a passage is instead the mean of its sentences' vectors (`pooling.py`), in the
-targets' rotation as in training, and the model's window stays as it was.
+(session 18) a passage is instead the mean of its sentences' vectors (`pooling.py`), in
+training and in the base's own vectors the teacher's are rotated onto, and the model's window
+stays as it was. With `group_size` > 1, pairs of one kernel file share a batch (`QuestionPairs`).
 
 The loop is `docsearch.tuning.trainer.train_until`, run for a fixed number of steps. Teacher
 vectors are cached in shards under `teacher_cache` (an interrupted encoding resumes).
