@@ -101,9 +101,9 @@ def main() -> None:
     result["teacher"]["by_source"] = by_source(ranks["held_out"], groups["held_out"])
     result["held_out_sources"] = dict(Counter(s for _, _, s in groups["held_out"]).most_common())
     print("teacher", result["teacher"], flush=True)
+    splits = SentenceSplits()  # the passages' sentences, cut once for every model
     for model in [None, *args.model]:
         encoder = Encoder.load(model, device="cpu")  # each with its own window
-        splits = SentenceSplits()
         row: dict[str, object] = {}
         for name, g in groups.items():
             questions = encoder.encode_queries([q for q, _, _ in g])

@@ -139,10 +139,7 @@ class Encoder:
         vectors = self._encode_ids(pieces, batch_size, show_progress, queries)
         if len(pieces) == len(texts):
             return vectors
-        summed = np.zeros((len(texts), self.dim), np.float32)
-        np.add.at(summed, np.asarray(owner), vectors)
-        normalised: np.ndarray = summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-12)
-        return normalised
+        return pool(vectors, np.asarray(owner), len(texts))
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Encode search queries: `encode(texts, queries=True)`."""
@@ -185,6 +182,15 @@ class Encoder:
             finally:
                 torch.set_num_threads(streams)
         return out
+
+
+def pool(vectors: np.ndarray, owner: np.ndarray, n: int) -> np.ndarray:
+    """float32[n, dim]: the rows of `vectors` summed by `owner` (row i belongs to `owner[i]`),
+    each sum L2-normalised (a long text's windows, or a passage's sentences)."""
+    summed = np.zeros((n, vectors.shape[1]), np.float32)
+    np.add.at(summed, owner, vectors)
+    normalised: np.ndarray = summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-12)
+    return normalised
 
 
 def _chunks(order: np.ndarray, size: int) -> Iterator[np.ndarray]:

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from docsearch.encoder import pool
 from docsearch.splitting import clean, split_spans
 from docsearch.training.train import pad_batch
 
@@ -72,8 +73,4 @@ def pooled_forward(
 def pooled_encode(encoder: Encoder, texts: Sequence[str], splits: SentenceSplits) -> np.ndarray:
     """float32[len(texts), dim]: `pooled_forward` without gradients, through `Encoder.encode`."""
     sentences, owner = splits.flatten(texts)
-    vectors = encoder.encode(sentences, batch_size=128)
-    summed = np.zeros((len(texts), vectors.shape[1]), np.float32)
-    np.add.at(summed, owner, vectors)
-    normalised: np.ndarray = summed / np.linalg.norm(summed, axis=1, keepdims=True).clip(1e-12)
-    return normalised
+    return pool(encoder.encode(sentences, batch_size=128), owner, len(texts))
