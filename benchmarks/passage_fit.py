@@ -8,7 +8,8 @@ learnt passages of its training distribution but the gain does not carry to docu
 folders, or it did not learn them at all (on these pairs, at this scale). From the pairs of
 `configs/attempt-passage-distill.toml` (`load_question_pairs(passage_words=200)`, seed 0, the
 same source mix), it draws `--pairs` pairs whose question and passage were among the run's
-teacher texts (**seen**) and as many whose question and passage were not (**held out**), and
+teacher texts (**seen**) and as many whose question and passage were not (**held out** of the
+targets; the runs' pair sampler draws from every pair, so a few were training pairs), and
 ranks each question's passage among the passages of its group by cosine: MRR@10, for v4, each
 model given and all-MiniLM-L6-v2 (the teacher; its vectors of whole passages), with each
 student's passage encoded whole (at its own window: v4's 128 tokens, run 22's 256) and
