@@ -91,6 +91,51 @@ def best_per_document(
     return best
 
 
+def with_passages(
+    sentences: Sequence[tuple[int, int, float]], passages: Sequence[tuple[int, int, float]]
+) -> list[tuple[int, int, float]]:
+    """The dense ranking of a query by sentence and passage together: each document scores the
+    mean of its best sentence's and its best passage's cosines.
+
+    Every sentence candidate of a document gets its document's best passage cosine averaged in
+    (so a document's best sentence carries the document's score, and its other sentences keep
+    their order for `Places`); a document among the passage candidates only enters by its
+    passage's first sentence. A document missing from one ranking takes that ranking's lowest
+    document score there, as `fuse` does. Measured on the dev sets with the shipped model
+    (`benchmarks/dense_units.py --pooled`: "sentence_passage_mean" against "sentence"), dense
+    MRR/nDCG@10 0.360 against 0.308 on the mean of five.
+
+    Args:
+        sentences: (sentence id, document id, cosine), best first.
+        passages: (first sentence id, document id, cosine) of pooled passages, best first;
+            empty for an index without passage vectors, which leaves `sentences` as they are.
+
+    Returns:
+        (sentence id, document id, score), best first.
+    """
+    if not passages or not sentences:
+        return list(sentences or passages)
+    best_sentence: dict[int, float] = {}
+    best_passage: dict[int, tuple[int, float]] = {}
+    for _, document, cosine in sentences:
+        best_sentence.setdefault(document, cosine)
+    for first, document, cosine in passages:
+        best_passage.setdefault(document, (first, cosine))
+    floor_sentence = min(best_sentence.values())
+    floor_passage = min(cosine for _, cosine in best_passage.values())
+    ranked = [
+        (i, d, 0.5 * (cosine + best_passage.get(d, (i, floor_passage))[1]))
+        for i, d, cosine in sentences
+    ]
+    ranked += [
+        (first, d, 0.5 * (floor_sentence + cosine))
+        for d, (first, cosine) in best_passage.items()
+        if d not in best_sentence
+    ]
+    ranked.sort(key=lambda item: -item[2])
+    return ranked
+
+
 def fuse(
     dense: Sequence[tuple[int, float]],
     lexical: Sequence[tuple[int, float]],

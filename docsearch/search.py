@@ -11,7 +11,7 @@ import numpy as np
 
 from docsearch.config import MODES
 from docsearch.errors import DocsearchError, EmptyQuery
-from docsearch.fusion import Places, dense_weight_for, fuse, select_hits
+from docsearch.fusion import Places, dense_weight_for, fuse, select_hits, with_passages
 from docsearch.hits import Hit
 from docsearch.selection import glob_forms
 
@@ -87,11 +87,12 @@ def fetch_size(k: int) -> int:
 def dense_candidates(
     index: Index, query_vector: np.ndarray, k: int, restriction: Restriction
 ) -> list[tuple[int, int, float]]:
-    """(sentence id, document id, cosine) of the sentences nearest to the query vector, best
-    first."""
-    return index.nearest_sentences(
-        query_vector[None, :], fetch_size(k), allowed_ids=restriction.sentence_ids
-    )[0]
+    """(sentence id, document id, score) of the sentences nearest to the query vector, best
+    first, each document scored by its best sentence and its best passage (`with_passages`)."""
+    query, n, allowed = query_vector[None, :], fetch_size(k), restriction.sentence_ids
+    sentences = index.nearest_sentences(query, n, allowed_ids=allowed)[0]
+    passages = index.nearest_passages(query, n, allowed_ids=allowed)[0]
+    return with_passages(sentences, passages)
 
 
 def lexical_candidates(

@@ -2,10 +2,11 @@
 
 SQLite (WAL, synchronous=FULL) is the source of truth; its meta table holds the committed
 `generation` g, `vectors.<g>.faiss` holds exactly the vectors of the committed sentences and
-`lexical.<g>.postings` the BM25 postings of the committed passages. `publish` moves from g to g+1 in
-three steps:
+`lexical.<g>.postings` the BM25 postings of the committed passages, `passages.<g>.faiss` their
+pooled vectors (`indexer.passage_vectors`). `publish` moves from g to g+1 in three steps:
 
-1. write `vectors.<g+1>.faiss` and `lexical.<g+1>.postings` (temp file, fsync, rename);
+1. write `vectors.<g+1>.faiss`, `lexical.<g+1>.postings` and `passages.<g+1>.faiss` (each: temp
+   file, fsync, rename);
 2. set generation = g+1 and COMMIT the SQLite transaction holding the new rows: the switch;
 3. delete the files of generation g.
 
@@ -19,10 +20,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from pathlib import Path
 
 import sqlalchemy as sa
 
 from indexer.errors import IndexCorrupt, StorageError
+from indexer.factory_names import AUTO_FACTORY
 from indexer.faiss_index import FaissIndex
 from indexer.layout import REBUILD_HINT, IndexLayout
 from indexer.lexical.postings import OutdatedPostings, Postings
@@ -101,21 +104,58 @@ def load_postings(layout: IndexLayout, generation: int) -> Postings | None:
         raise IndexCorrupt(f"{exc}; {REBUILD_HINT}") from exc
 
 
+def passage_factory(factory: str) -> str:
+    """The FAISS factory of the passage vectors of an index whose sentences use `factory`:
+    the same for "auto" and "Flat"; "Flat" for a fixed IVF (sized for the sentences, not for
+    the fewer passages)."""
+    return factory if factory == AUTO_FACTORY else "Flat"
+
+
+def load_passage_vectors(
+    layout: IndexLayout, generation: int, factory: str, passages: int, *, mmap: bool = False
+) -> FaissIndex | None:
+    """Read the passage vectors of `generation` and check there is one per passage; None for
+    an index written before they existed (its vector file is there, this one is not).
+
+    Raises:
+        FileNotFoundError: neither file is there (a writer may have committed a newer
+            generation meanwhile).
+        IndexCorrupt: the file is unreadable or its count disagrees with the passages table.
+    """
+    path = layout.passage_vectors(generation)
+    try:
+        vectors = FaissIndex.load(path, factory=passage_factory(factory), mmap=mmap)
+    except FileNotFoundError:
+        if layout.vectors(generation).is_file():
+            return None
+        raise
+    except ValueError as exc:
+        raise IndexCorrupt(f"{exc}; {REBUILD_HINT}") from exc
+    if len(vectors) != passages:
+        raise IndexCorrupt(
+            f"index at {layout.root} is inconsistent: {path.name} holds {len(vectors)} vectors "
+            f"but the database has {passages} passages; {REBUILD_HINT}"
+        )
+    return vectors
+
+
 def publish(
     layout: IndexLayout,
     store: MetadataStore,
     vectors: FaissIndex,
     postings: Postings,
+    passage_vectors: FaissIndex,
     generation: int,
 ) -> int:
-    """Commit the store's open transaction together with `vectors` and `postings` as
-    generation + 1.
+    """Commit the store's open transaction together with `vectors`, `postings` and
+    `passage_vectors` as generation + 1.
 
     Args:
         layout: the index directory (the caller holds the write lock).
         store: bound to the writer's connection, whose transaction holds the changes.
         vectors: the vectors of exactly the sentences in that transaction's view.
         postings: the postings of exactly its passages.
+        passage_vectors: the pooled vectors of exactly its passages.
         generation: the currently committed generation.
 
     Returns:
@@ -126,13 +166,14 @@ def publish(
             back and generation `generation` is still the committed one.
     """
     new_generation = generation + 1
-    new_path, new_lexical = layout.vectors(new_generation), layout.lexical(new_generation)
+    new_files = generation_files(layout, new_generation)
     try:
-        vectors.save(new_path)
-        postings.save(new_lexical)
+        vectors.save(new_files[0])
+        postings.save(new_files[1])
+        passage_vectors.save(new_files[2])
     except StorageError:
         store.connection.rollback()
-        for path in (new_path, new_lexical):
+        for path in new_files:
             with contextlib.suppress(OSError):
                 path.unlink()
         raise
@@ -144,14 +185,14 @@ def publish(
             store.connection.rollback()
         # A COMMIT can fail after the data reached the disk; only trust what a new read says.
         if _committed_generation(store) != new_generation:
-            for path in (new_path, new_lexical):
+            for path in new_files:
                 with contextlib.suppress(OSError):
                     path.unlink()
             raise StorageError(
                 f"could not commit to {layout.database}: {exc}; the index is unchanged "
                 "(changes since the last checkpoint were discarded). Check free disk space."
             ) from exc
-    for old_path in (layout.vectors(generation), layout.lexical(generation)):
+    for old_path in generation_files(layout, generation):
         try:
             old_path.unlink()
         except FileNotFoundError:
@@ -159,6 +200,15 @@ def publish(
         except OSError as exc:  # harmless: the next writer deletes stray generations
             log.warning("could not delete %s: %s", old_path, exc)
     return new_generation
+
+
+def generation_files(layout: IndexLayout, generation: int) -> tuple[Path, Path, Path]:
+    """The files of a generation: sentence vectors, BM25 postings, passage vectors."""
+    return (
+        layout.vectors(generation),
+        layout.lexical(generation),
+        layout.passage_vectors(generation),
+    )
 
 
 def _committed_generation(store: MetadataStore) -> int | None:

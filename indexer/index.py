@@ -26,7 +26,7 @@ from indexer.errors import (
     StorageError,
 )
 from indexer.faiss_index import FaissIndex
-from indexer.generation import GENERATION_KEY
+from indexer.generation import GENERATION_KEY, passage_factory
 from indexer.layout import REBUILD_HINT, IndexLayout, Manifest, WriteLock
 from indexer.lexical.postings import Postings
 from indexer.model_record import (
@@ -132,6 +132,7 @@ class Index(StoreReads):
                     write_model(store, manifest_model(manifest))
                 empty_vectors.save(layout.vectors(0))
                 Postings.empty().save(layout.lexical(0))
+                FaissIndex(dim, passage_factory(faiss_factory)).save(layout.passage_vectors(0))
                 layout.write_manifest(manifest)  # written last: its presence marks a whole index
             except BaseException:
                 engine.dispose()
@@ -301,6 +302,37 @@ class Index(StoreReads):
         allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
         with self._reading() as store:
             vectors = self._snapshots.vectors(store)
+            scores, ids = vectors.search(queries, k, allowed)
+            document_of = store.document_ids(ids[ids >= 0])
+        return [
+            [
+                (int(i), document_of[int(i)], float(s))
+                for s, i in zip(row_scores, row_ids, strict=True)
+                if int(i) in document_of
+            ]
+            for row_scores, row_ids in zip(scores, ids, strict=True)
+        ]
+
+    def nearest_passages(
+        self,
+        queries: VectorArray,
+        k: int,
+        *,
+        allowed_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[list[tuple[int, int, float]]]:
+        """The passages nearest to each query by their pooled vectors (`indexer.passage_vectors`):
+        (first sentence id, document id, score), best first.
+
+        `allowed_ids` are sentence ids, as for `nearest_sentences`: a passage is allowed when its
+        first sentence is. Empty lists for an index written before passage vectors existed,
+        until its next write adds them.
+        """
+        check_vectors("queries", queries, self._manifest.dim)
+        allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
+        with self._reading() as store:
+            vectors = self._snapshots.passage_vectors(store)
+            if vectors is None:
+                return [[] for _ in range(queries.shape[0])]
             scores, ids = vectors.search(queries, k, allowed)
             document_of = store.document_ids(ids[ids >= 0])
         return [

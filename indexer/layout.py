@@ -4,6 +4,7 @@
 <root>/index.sqlite3           documents, sentences, passages, meta (the committed generation)
 <root>/vectors.<g>.faiss       the vectors of generation g (only the committed one is kept)
 <root>/lexical.<g>.postings    the BM25 postings of generation g (`indexer.lexical.postings`)
+<root>/passages.<g>.faiss      the passage vectors of generation g (`indexer.passage_vectors`)
 <root>/manifest.json           what built the index, and its counts (rewritten after each commit)
 <root>/write.lock              flock()ed by the one process allowed to write
 ```
@@ -41,13 +42,14 @@ MANIFEST_NAME = "manifest.json"
 LOCK_NAME = "write.lock"
 _VECTORS_NAME = re.compile(r"vectors\.(0|[1-9][0-9]*)\.faiss")
 _LEXICAL_NAME = re.compile(r"lexical\.(0|[1-9][0-9]*)\.postings")
+_PASSAGES_NAME = re.compile(r"passages\.(0|[1-9][0-9]*)\.faiss")
 MODELS_DIR = "models"  # adapted models: models/<fingerprint>/, staged as models/.staging-<hex>/
 _DATABASE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 _OWN_FILE_NAMES = frozenset(
     [DATABASE_NAME + suffix for suffix in _DATABASE_SUFFIXES] + [MANIFEST_NAME, LOCK_NAME]
 )
 _OWN_TEMP_NAME = re.compile(
-    r"\.(vectors|lexical|manifest\.json|index\.sqlite3)\..*" + re.escape(TEMP_SUFFIX)
+    r"\.(vectors|lexical|passages|manifest\.json|index\.sqlite3)\..*" + re.escape(TEMP_SUFFIX)
 )
 _OWN_MODEL_NAME = re.compile(r"[0-9a-f]{16}|\.staging-[0-9a-f]{32}")
 _LOCK_POLL_SECONDS = 0.05
@@ -171,6 +173,10 @@ class IndexLayout:
         """The BM25 postings file of a generation."""
         return self.root / f"lexical.{generation}.postings"
 
+    def passage_vectors(self, generation: int) -> Path:
+        """The passage vector file of a generation."""
+        return self.root / f"passages.{generation}.faiss"
+
     def is_own(self, path: Path) -> bool:
         """True when `path` (an entry of the root) is a file or folder docsearch creates.
 
@@ -186,6 +192,7 @@ class IndexLayout:
             name in _OWN_FILE_NAMES
             or _VECTORS_NAME.fullmatch(name)
             or _LEXICAL_NAME.fullmatch(name)
+            or _PASSAGES_NAME.fullmatch(name)
             or _OWN_TEMP_NAME.fullmatch(name)
         )
 
@@ -225,7 +232,8 @@ class IndexLayout:
         return sorted(found)
 
     def remove_stray_files(self, generation: int) -> list[Path]:
-        """Delete vector and postings files of other generations and leftover temporary files.
+        """Delete vector, postings and passage vector files of other generations and leftover
+        temporary files.
 
         Only a process holding the write lock may call this: a writer may be creating them.
 
@@ -234,13 +242,13 @@ class IndexLayout:
         """
         stray = [self.vectors(g) for g in self.vector_generations() if g != generation]
         for path in self.root.iterdir():
-            match = _LEXICAL_NAME.fullmatch(path.name)
+            match = _LEXICAL_NAME.fullmatch(path.name) or _PASSAGES_NAME.fullmatch(path.name)
             if match is not None and int(match.group(1)) != generation:
                 stray.append(path)
         stray += [
             path
             for path in self.root.iterdir()
-            if path.name.startswith((".vectors.", ".lexical.", f".{MANIFEST_NAME}."))
+            if path.name.startswith((".vectors.", ".lexical.", ".passages.", f".{MANIFEST_NAME}."))
             and path.name.endswith(TEMP_SUFFIX)
         ]
         removed = []

@@ -1,4 +1,5 @@
-"""What one read sees: a SQLite snapshot, and the vectors and postings of the generation it names.
+"""What one read sees: a SQLite snapshot, and the vectors, postings and passage vectors of the
+generation it names.
 
 A read opens a connection (its snapshot), reads the committed generation there and, when it
 differs from what memory holds, loads that generation's vector file (mapped read-only) and
@@ -20,7 +21,12 @@ import sqlalchemy as sa
 
 from indexer.errors import IndexCorrupt, ModelChanged
 from indexer.faiss_index import FaissIndex
-from indexer.generation import load_postings, load_vectors, read_generation
+from indexer.generation import (
+    load_passage_vectors,
+    load_postings,
+    load_vectors,
+    read_generation,
+)
 from indexer.layout import REBUILD_HINT, IndexLayout
 from indexer.lexical.postings import Postings
 from indexer.model_record import ModelRecord, read_model
@@ -62,6 +68,7 @@ class Snapshots:
         self._faiss_factory = faiss_factory
         self._vectors: _Loaded[FaissIndex] | None = None
         self._postings: _Loaded[Postings] | None = None
+        self._passage_vectors: _Loaded[FaissIndex | None] | None = None
         self._load_lock = threading.Lock()
 
     @contextlib.contextmanager
@@ -113,9 +120,32 @@ class Snapshots:
         postings: Postings = self._for_snapshot(store, "_postings", load)
         return postings
 
+    def passage_vectors(self, store: MetadataStore) -> FaissIndex | None:
+        """The passage vectors of the generation committed in the store's snapshot; None for an
+        index written by a docsearch without them, until its next write adds them."""
+
+        def load(generation: int) -> FaissIndex | None:
+            vectors = load_passage_vectors(
+                self._layout,
+                generation,
+                self._faiss_factory,
+                store.passage_count(),
+                mmap=True,
+            )
+            if vectors is None:
+                log.info(
+                    "%s has no passage vectors (written by an older docsearch): dense search "
+                    "ranks by sentences alone until the next `docsearch ingest` adds them",
+                    self._layout.root,
+                )
+            return vectors
+
+        vectors: FaissIndex | None = self._for_snapshot(store, "_passage_vectors", load)
+        return vectors
+
     def forget(self) -> None:
         """Drop the files held in memory (the index is being closed)."""
-        self._vectors, self._postings = None, None
+        self._vectors, self._postings, self._passage_vectors = None, None, None
 
     def _for_snapshot(self, store: MetadataStore, slot: str, load: Callable[[int], T]) -> T:
         """What `load` reads for the generation committed in the store's snapshot, kept in the

@@ -23,7 +23,7 @@ from indexer import dialects, lexical
 from indexer.errors import StorageError
 from indexer.lexical.postings import PassageText
 from indexer.records import DocumentRecord, SentenceRecord, StoredDocument, StoredSentence
-from indexer.schema import documents, meta, sentences
+from indexer.schema import documents, meta, passages, sentences
 from indexer.vectors import IdArray
 
 _NO_IDS: IdArray = np.empty(0, dtype=np.int64)
@@ -336,6 +336,11 @@ class MetadataStore:
             sa.select(sa.func.count()).select_from(sentences)
         ).scalar_one()
         return int(n_documents), int(n_sentences)
+
+    def passage_count(self) -> int:
+        """The number of passages."""
+        count = self.connection.execute(sa.select(sa.func.count()).select_from(passages))
+        return int(count.scalar_one())
 
     def ids_matching(
         self, path_glob: str | Sequence[str] | None, types: Sequence[str] | None

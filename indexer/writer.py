@@ -1,9 +1,10 @@
 """IndexWriter: the one object that changes an index, between checkpoints.
 
-Changes go into one SQLite transaction (BEGIN IMMEDIATE on a connection of its own) and into a
-private copy of the vectors; nobody sees them until `checkpoint` publishes both as the next
-generation (see `indexer.generation`). Removals from the vectors are batched until the checkpoint,
-because removing from a flat FAISS index moves every later vector.
+Changes go into one SQLite transaction (BEGIN IMMEDIATE on a connection of its own) and into
+private copies of the sentence and passage vectors; nobody sees them until `checkpoint`
+publishes them together as the next generation (see `indexer.generation`). Removals from the
+vectors are batched until the checkpoint, because removing from a flat FAISS index moves every
+later vector.
 """
 
 from __future__ import annotations
@@ -20,11 +21,19 @@ from indexer.auto_factory import AutoFactory, adapt
 from indexer.errors import IndexCorrupt, ModelChanged, StorageError
 from indexer.factory_names import AUTO_FACTORY
 from indexer.faiss_index import FaissIndex
-from indexer.generation import load_postings, load_vectors, publish, read_generation
+from indexer.generation import (
+    load_passage_vectors,
+    load_postings,
+    load_vectors,
+    passage_factory,
+    publish,
+    read_generation,
+)
 from indexer.layout import FORMAT_VERSION, IndexLayout, Manifest
 from indexer.lexical.postings import Postings
 from indexer.migrate import drop_fts
 from indexer.model_record import ModelRecord, manifest_model, read_model, with_model, write_model
+from indexer.passage_vectors import passage_vectors, passage_vectors_by_id
 from indexer.records import DocumentRecord, SentenceRecord
 from indexer.schema import BEGIN_OPTION
 from indexer.store import MetadataStore, SentenceTexts, storage_errors
@@ -94,9 +103,38 @@ class IndexWriter:
             postings = Postings.build(self._store.passages_since(0))
             self._is_dirty = True
         self._postings: Postings = postings
+        passages = load_passage_vectors(
+            self._layout,
+            self._generation,
+            self._manifest.faiss_factory,
+            self._store.passage_count(),
+        )
+        if passages is None:  # written by an older docsearch: pool every passage now
+            log.info("pooling the passage vectors of %s", self._layout.root)
+            ids, vectors = self._vectors.contents(np.float16)
+            passages = self._pooled_passages(ids, vectors)
+            self._is_dirty = True
+        self._passage_vectors: FaissIndex = passages
         if drop_fts(self._connection):  # a format-1 index: see indexer.migrate
             log.info("dropping the unused FTS5 tables of %s", self._layout.root)
             self._is_dirty = True
+
+    def _pooled_passages(self, ids: IdArray, vectors: VectorArray) -> FaissIndex:
+        """A passage vector index of every stored passage, pooled from `vectors` of sentences
+        `ids` (all of them)."""
+        pooled = FaissIndex(self._vectors.dim, passage_factory(self._manifest.faiss_factory))
+        with storage_errors(f"cannot read {self._layout.database}"):
+            ranges = [(p.first, p.last) for p in self._store.passages_since(0)]
+        firsts, passage_rows = passage_vectors_by_id(ids, vectors, ranges)
+        pooled.add(firsts, passage_rows)
+        return pooled
+
+    def _add_passages(
+        self, ids: IdArray, sentences: Sequence[SentenceRecord], vectors: VectorArray
+    ) -> None:
+        """Pool the passages of sentences just stored together (the store cut them the same way)."""
+        firsts, pooled = passage_vectors(ids, [s.text for s in sentences], vectors)
+        self._passage_vectors.add(firsts, pooled)
 
     def _refresh_manifest(self) -> None:
         """Rewrite manifest.json when it lags behind the database (after a crash).
@@ -171,6 +209,7 @@ class IndexWriter:
             document_id, ids = self._store.add_document(document, sentences)
         self._is_dirty = True
         self._vectors.add(ids, vectors)
+        self._add_passages(ids, sentences, vectors)
         return document_id
 
     def extend_document(
@@ -200,6 +239,7 @@ class IndexWriter:
             ids = self._store.add_sentences(document_id, first_ordinal, sentences)
         self._is_dirty = True
         self._vectors.add(ids, vectors)
+        self._add_passages(ids, sentences, vectors)
         if self._manifest.faiss_factory == AUTO_FACTORY:
             # A document of hundreds of thousands of sentences grows the structure as it goes,
             # as a checkpoint would: its vectors are held in float16 IVF lists, not in a flat
@@ -252,12 +292,15 @@ class IndexWriter:
             )
         if len(self._store.existing_sentence_ids(unique)) != sentences:
             raise ValueError("replace_model got ids of sentences that are not stored")
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
         replacement = FaissIndex(self._vectors.dim, self._manifest.faiss_factory)
-        replacement.add(np.ascontiguousarray(ids, dtype=np.int64), vectors)
+        replacement.add(ids, vectors)
+        passages = self._pooled_passages(ids, vectors)
         with storage_errors(f"cannot write to {self._layout.database}"):
             write_model(self._store, model)
         del self._vectors
-        self._vectors = replacement  # removing already removed ids from it later is a no-op
+        # Removing already removed ids from these later is a no-op.
+        self._vectors, self._passage_vectors = replacement, passages
         self._pending_model = model
         self._is_dirty = True
 
@@ -278,21 +321,29 @@ class IndexWriter:
         self._pending_removals = []
         if removed.size:
             self._vectors.remove(removed)
+            self._passage_vectors.remove(removed)  # a passage goes with its first sentence
         try:
             with storage_errors(f"cannot read {self._layout.database}"):
                 added = self._store.passages_since(self._postings.max_passage_id)
             self._postings = self._postings.updated(added, removed)
             if self._manifest.faiss_factory == AUTO_FACTORY:
                 adapt(self._vectors, self._auto_factory)
+                adapt(self._passage_vectors, self._auto_factory)
             with storage_errors(f"cannot commit to {self._layout.database}"):
                 documents, sentences = self._store.counts()
-            if sentences != len(self._vectors):
+                passages = self._store.passage_count()
+            if sentences != len(self._vectors) or passages != len(self._passage_vectors):
                 raise IndexCorrupt(  # a bug, not a disk problem; refuse to publish it
-                    f"writer holds {len(self._vectors)} vectors for {sentences} sentences; "
-                    "nothing was committed"
+                    f"writer holds {len(self._vectors)} vectors for {sentences} sentences and "
+                    f"{len(self._passage_vectors)} for {passages} passages; nothing was committed"
                 )
             self._generation = publish(
-                self._layout, self._store, self._vectors, self._postings, self._generation
+                self._layout,
+                self._store,
+                self._vectors,
+                self._postings,
+                self._passage_vectors,
+                self._generation,
             )
         except BaseException:
             self.discard()
@@ -334,4 +385,4 @@ class IndexWriter:
             with contextlib.suppress(sa.exc.SQLAlchemyError):
                 self._connection.rollback()
             self._connection.close()
-            del self._vectors
+            del self._vectors, self._passage_vectors

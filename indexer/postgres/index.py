@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import logging
 import shutil
 import threading
@@ -39,6 +40,7 @@ from indexer.model_record import (
     with_model,
     write_model,
 )
+from indexer.passage_vectors import passage_vectors, passage_vectors_by_id
 from indexer.postgres import models
 from indexer.postgres.schema import (
     CHANGES_TABLE,
@@ -46,6 +48,7 @@ from indexer.postgres.schema import (
     EF_SEARCH_PER_K,
     MANIFEST_KEY,
     MIN_EF_SEARCH,
+    PASSAGE_TABLE_KEY,
     VECTOR_TABLE_KEY,
     create_changes_table,
     create_tables,
@@ -53,6 +56,7 @@ from indexer.postgres.schema import (
     ensure_hnsw,
     has_hnsw,
     owned_tables,
+    passage_table,
     vector_literals,
 )
 from indexer.records import DocumentRecord, SentenceRecord
@@ -65,7 +69,7 @@ log = logging.getLogger(__name__)
 GENERATION_KEY = "generation"
 _SEARCH_META = sa.text(
     f"SELECT key, value FROM meta WHERE key IN ('{VECTOR_TABLE_KEY}', '{MODEL_KEY}', "
-    f"'{EF_SEARCH_KEY}')"
+    f"'{EF_SEARCH_KEY}', '{PASSAGE_TABLE_KEY}')"
 )
 FACTORY = "hnsw"
 # Advisory lock keys: creating/deleting an index, and one per document path being written.
@@ -152,6 +156,7 @@ class PgIndex(StoreReads):
                 store = MetadataStore(c)
                 store.set_meta(GENERATION_KEY, "0")
                 store.set_meta(VECTOR_TABLE_KEY, vector_table)
+                store.set_meta(PASSAGE_TABLE_KEY, passage_table(vector_table))
                 store.set_meta(MANIFEST_KEY, manifest.to_json())
                 write_model(store, manifest_model(manifest))
         except BaseException:
@@ -332,6 +337,29 @@ class PgIndex(StoreReads):
         """Top-`k` sentences by inner product for each query, as (sentence id, document id,
         score), from the HNSW index (pgvector). With `allowed_ids`, HNSW scans on until it has
         found `k` allowed ones (`hnsw.iterative_scan`)."""
+        return self._nearest(queries, k, allowed_ids, VECTOR_TABLE_KEY)
+
+    def nearest_passages(
+        self,
+        queries: VectorArray,
+        k: int,
+        *,
+        allowed_ids: IdArray | Sequence[int] | None = None,
+    ) -> list[list[tuple[int, int, float]]]:
+        """Top-`k` passages by their pooled vectors (`indexer.passage_vectors`), as (first
+        sentence id, document id, score); `allowed_ids` are sentence ids (a passage is allowed
+        when its first sentence is). Empty lists for an index made before passage vectors
+        existed, until its next writer adds them."""
+        return self._nearest(queries, k, allowed_ids, PASSAGE_TABLE_KEY)
+
+    def _nearest(
+        self,
+        queries: VectorArray,
+        k: int,
+        allowed_ids: IdArray | Sequence[int] | None,
+        table_key: str,
+    ) -> list[list[tuple[int, int, float]]]:
+        """The nearest rows of the vector table named in meta under `table_key`."""
         check_vectors("queries", queries, self._manifest.dim)
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
@@ -341,12 +369,14 @@ class PgIndex(StoreReads):
             c = store.connection
             # One round trip for what a vector search needs to know of the snapshot.
             meta: dict[str, str] = {str(k): str(v) for k, v in c.execute(_SEARCH_META)}
-            table = meta[VECTOR_TABLE_KEY]
             if ModelRecord.from_json(meta[MODEL_KEY]).fingerprint != self._model.fingerprint:
                 raise ModelChanged(
                     f"the index at {self.root} was switched to another model since it was "
                     "opened (by `docsearch tune`?); open it again"
                 )
+            table = meta.get(table_key)
+            if table is None:  # passage vectors of an index made before they existed
+                return [[] for _ in queries]
             tuned = int(meta.get(EF_SEARCH_KEY) or MIN_EF_SEARCH)
             ef_search = max(tuned, EF_SEARCH_PER_K * k)
             c.execute(sa.text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
@@ -419,9 +449,34 @@ class PgWriter:
                         "was opened; open it again"
                     )
                 self._table = str(self._store.get_meta(VECTOR_TABLE_KEY))
+                if self._store.get_meta(PASSAGE_TABLE_KEY) is None:
+                    self._add_passage_table()
         except BaseException:
             self._connection.close()
             raise
+
+    def _add_passage_table(self) -> None:
+        """Give an index made before passage vectors existed its passage table, pooled from the
+        stored sentence vectors (committed with this writer's first checkpoint)."""
+        log.info("pooling the passage vectors of %s", self._index.root)
+        table = passage_table(self._table)
+        self._connection.execute(
+            sa.text(
+                f"CREATE TABLE IF NOT EXISTS {table} ("
+                " sentence_id integer PRIMARY KEY REFERENCES sentences(id) ON DELETE CASCADE,"
+                f" embedding halfvec({self._dim}) NOT NULL)"
+            )
+        )
+        rows = self._connection.execute(
+            sa.text(f"SELECT sentence_id, CAST(embedding AS text) FROM {self._table}")
+        ).all()
+        ids = np.array([int(i) for i, _ in rows], dtype=np.int64)
+        vectors = np.array([json.loads(v) for _, v in rows], dtype=np.float32).reshape(
+            -1, self._dim
+        )
+        ranges = [(p.first, p.last) for p in self._store.passages_since(0)]
+        self._insert_vectors(table, *passage_vectors_by_id(ids, vectors, ranges))
+        self._store.set_meta(PASSAGE_TABLE_KEY, table)
 
     @property
     def generation(self) -> int:
@@ -458,6 +513,7 @@ class PgWriter:
             self._store.delete_document(document.path)
             document_id, ids = self._store.add_document(document, sentences)
             self._insert_vectors(self._table, ids, vectors)
+            self._insert_passages(ids, sentences, vectors)
         self._added.append(document_id)
         return document_id
 
@@ -499,6 +555,14 @@ class PgWriter:
         with _storage_errors(f"cannot add to document {document_id} in {self._index.root}"):
             ids = self._store.add_sentences(document_id, first_ordinal, sentences)
             self._insert_vectors(self._table, ids, vectors)
+            self._insert_passages(ids, sentences, vectors)
+
+    def _insert_passages(
+        self, ids: IdArray, sentences: Sequence[SentenceRecord], vectors: VectorArray
+    ) -> None:
+        """Pool the passages of sentences just stored together (the store cut them the same way)."""
+        firsts, pooled = passage_vectors(ids, [s.text for s in sentences], vectors)
+        self._insert_vectors(passage_table(self._table), firsts, pooled)
 
     def _insert_vectors(self, table: str, ids: IdArray, vectors: VectorArray) -> None:
         """COPY the vectors in, through the driver's connection (the same transaction)."""
@@ -521,6 +585,7 @@ class PgWriter:
         self._check_open()
         with _storage_errors(f"cannot index the vectors of {self._index.root}"):
             built = ensure_hnsw(self._connection, self._table)
+            ensure_hnsw(self._connection, passage_table(self._table), tune=False)
             self._connection.commit()
         return built
 
@@ -549,10 +614,18 @@ class PgWriter:
             raise ValueError(f"replace_model needs one vector for each of the {n} sentences")
         number = int(self._table.rsplit("_", 1)[1]) + 1
         old, self._table = self._table, create_vector_table(self._connection, number, self._dim)
-        self._insert_vectors(self._table, np.asarray(ids, dtype=np.int64), vectors)
+        ids = np.asarray(ids, dtype=np.int64)
+        self._insert_vectors(self._table, ids, vectors)
+        ranges = [(p.first, p.last) for p in self._store.passages_since(0)]
+        self._insert_vectors(
+            passage_table(self._table), *passage_vectors_by_id(ids, vectors, ranges)
+        )
         ensure_hnsw(self._connection, self._table)
+        ensure_hnsw(self._connection, passage_table(self._table), tune=False)
         self._connection.execute(sa.text(f"DROP TABLE {old}"))
+        self._connection.execute(sa.text(f"DROP TABLE IF EXISTS {passage_table(old)}"))
         self._store.set_meta(VECTOR_TABLE_KEY, self._table)
+        self._store.set_meta(PASSAGE_TABLE_KEY, passage_table(self._table))
         write_model(self._store, model)
         models.store(self._connection, model.directory, self._index.model_home)
         self._pending_model = model
@@ -599,6 +672,8 @@ class PgWriter:
         self._release_claims()
         self._added, self._removed = [], []
         self._table = str(self._store.get_meta(VECTOR_TABLE_KEY))
+        if self._store.get_meta(PASSAGE_TABLE_KEY) is None:  # its migration was rolled back
+            self._add_passage_table()
         self._pending_model = None
 
     def _release_claims(self) -> None:

@@ -4,7 +4,9 @@ The documents, sentences, passages and meta tables are `indexer.schema`'s, creat
 SQLAlchemy metadata. Vectors live in their own table (`vectors_<n>`, named in meta), one row per
 sentence in a `halfvec` column (float16, as the embedded index stores them once large). A model
 switch fills a new table and names it in the same transaction, so readers see the old vectors
-or the new ones, never a mix.
+or the new ones, never a mix. Beside it, `passage_vectors_<n>` holds one pooled vector per
+passage (`indexer.passage_vectors`), under its first sentence's id, named in meta as well
+(an index made before it existed gets it from its next writer).
 
 Like the embedded "auto" structure, a small table is searched exactly (a scan: 8 ms for 20k
 vectors here) and a large one through an HNSW index. The index is built in bulk once a writer
@@ -29,6 +31,7 @@ from indexer.schema import metadata
 log = logging.getLogger(__name__)
 
 VECTOR_TABLE_KEY = "vector_table"
+PASSAGE_TABLE_KEY = "passage_vector_table"
 MANIFEST_KEY = "manifest"
 # HNSW build parameters (pgvector's defaults) and the search-time candidate list: at least
 # `MIN_EF_SEARCH`, and `EF_SEARCH_PER_K` times the results asked for.
@@ -78,16 +81,24 @@ def create_changes_table(connection: sa.Connection) -> None:
 
 
 def create_vector_table(connection: sa.Connection, number: int, dim: int) -> str:
-    """Create `vectors_<number>` (sentence id -> halfvec(dim)), without its HNSW index yet."""
+    """Create `vectors_<number>` (sentence id -> halfvec(dim)) and its passages' table
+    (`passage_table`), without their HNSW indexes yet; return the first's name."""
     name = f"vectors_{int(number)}"
-    connection.execute(
-        sa.text(
-            f"CREATE TABLE {name} ("
-            " sentence_id integer PRIMARY KEY REFERENCES sentences(id) ON DELETE CASCADE,"
-            f" embedding halfvec({int(dim)}) NOT NULL)"
+    for table in (name, passage_table(name)):
+        connection.execute(
+            sa.text(
+                f"CREATE TABLE {table} ("
+                " sentence_id integer PRIMARY KEY REFERENCES sentences(id) ON DELETE CASCADE,"
+                f" embedding halfvec({int(dim)}) NOT NULL)"
+            )
         )
-    )
     return name
+
+
+def passage_table(vector_table: str) -> str:
+    """The table of passage vectors (first sentence id -> halfvec) made with a vector table; a
+    passage's row goes with its first sentence."""
+    return f"passage_{vector_table}"
 
 
 def has_hnsw(connection: sa.Connection, table: str) -> bool:
@@ -99,9 +110,12 @@ def has_hnsw(connection: sa.Connection, table: str) -> bool:
     return found is not None
 
 
-def ensure_hnsw(connection: sa.Connection, table: str) -> bool:
+def ensure_hnsw(connection: sa.Connection, table: str, *, tune: bool = True) -> bool:
     """Build `table`'s HNSW index when it holds `HNSW_MIN_ROWS` vectors and has none; return
-    True when it was built. Runs in the connection's transaction (the caller commits)."""
+    True when it was built. Runs in the connection's transaction (the caller commits).
+
+    With `tune`, `ef_search` is tuned on it (the sentence vectors); passage vectors are
+    searched with the same value."""
     if has_hnsw(connection, table):
         return False
     rows = connection.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
@@ -114,6 +128,8 @@ def ensure_hnsw(connection: sa.Connection, table: str) -> bool:
             f" WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION})"
         )
     )
+    if not tune:
+        return True
     ef_search, recall = tune_ef_search(connection, table)
     connection.execute(
         sa.text(
@@ -183,7 +199,12 @@ def owned_tables(connection: sa.Connection) -> list[str]:
     """The tables of the current schema that docsearch created (what `PgIndex.delete` drops)."""
     names = set(sa.inspect(connection).get_table_names())
     ours = [t.name for t in metadata.sorted_tables if t.name in names]
-    vector_tables = sorted(n for n in names if n.startswith("vectors_") and n[8:].isdigit())
+    vector_tables = sorted(
+        n
+        for n in names
+        if n.removeprefix("passage_").startswith("vectors_")
+        and n.removeprefix("passage_")[8:].isdigit()
+    )
     extra = [t for t in (CHANGES_TABLE, MODELS_TABLE) if t in names]
     return vector_tables + extra + ours[::-1]
 

@@ -12,10 +12,17 @@ from tests.e2e.test_cli import PAGE_TWO, TIDES
 
 
 def test_search_returns_hits_with_context(built_index: Path) -> None:
-    hits = DocSearch(built_index).search(TIDES, k=3, mode="dense", per_document=1)
+    with DocSearch(built_index) as ds:
+        hits = ds.search(TIDES, k=3, mode="dense", per_document=1)
+        index = ds._open(create=False)  # noqa: SLF001 - the score's parts, read directly
+        vector = ds._query_vectors(index, [TIDES])  # noqa: SLF001
+        (sentence, document, cosine), *_ = index.nearest_sentences(vector, 1)[0]
+        passage = next(c for _, d, c in index.nearest_passages(vector, 50)[0] if d == document)
     top = hits[0]
     assert top.path.endswith("ocean_tides_and_the_moon.md") and top.text == TIDES
-    assert top.score == pytest.approx(1.0, abs=1e-4)
+    assert (top.sentence_id, cosine) == (sentence, pytest.approx(1.0, abs=1e-4))
+    # A dense score is the mean of the sentence's cosine and its document's best passage's.
+    assert passage < 0.99 and top.score == pytest.approx(0.5 * (cosine + passage), abs=1e-5)
     assert top.before or top.after
     assert len(hits) == 3 and len({h.path for h in hits}) == 3
 

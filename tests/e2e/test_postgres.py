@@ -184,3 +184,33 @@ def test_a_read_replica_is_refused_for_a_folder_index(tmp_path: Path) -> None:
 
     with pytest.raises(DocsearchError, match="read replica"):
         DocSearch(tmp_path / "index", read_index="postgresql://db.example/docs")
+
+
+def test_an_index_made_before_passage_vectors_gets_them_from_its_next_writer(
+    pg_index: str,
+) -> None:
+    from docsearch import DocSearch
+
+    before = hits(pg_index, "why does the sea rise twice a day", "dense")
+    engine = sa.create_engine(pg_index)
+    with engine.begin() as c:  # as an earlier docsearch left it
+        table = c.execute(
+            sa.text("SELECT value FROM meta WHERE key = 'passage_vector_table'")
+        ).scalar_one()
+        c.execute(sa.text(f"DROP TABLE {table}"))
+        c.execute(sa.text("DELETE FROM meta WHERE key = 'passage_vector_table'"))
+    with DocSearch(pg_index) as ds:
+        index = ds._open(create=False)  # noqa: SLF001 - the backend's own answer
+        vector = ds._query_vectors(index, ["why does the sea rise twice a day"])  # noqa: SLF001
+        assert index.nearest_passages(vector, 5) == [[]]
+    run("ingest", str(SAMPLE_DOCS), "--index", pg_index)  # nothing new: a writer all the same
+    with engine.connect() as c:
+        assert (
+            c.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar_one()
+            == c.execute(sa.text("SELECT count(*) FROM passages")).scalar_one()
+        )
+    engine.dispose()
+    after = hits(pg_index, "why does the sea rise twice a day", "dense")
+    assert [(h["path"], h["line"]) for h in after] == [(h["path"], h["line"]) for h in before]
+    # Pooled from the stored float16 vectors instead of the float32 ones an ingest holds.
+    assert [h["score"] for h in after] == pytest.approx([h["score"] for h in before], abs=3e-3)

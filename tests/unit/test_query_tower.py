@@ -71,14 +71,17 @@ def test_search_scores_are_cosines_of_the_towers_query_vector(
     from docsearch import DocSearch
 
     encoder = Encoder.load(tower_dir, device="cpu")
+    sentences = ["The tide rises twice a day.", "Bees make honey in summer."]
     with DocSearch(tmp_path / "index", model=tower_dir, device="cpu") as ds:
-        ds.add_text("tides.txt", "The tide rises twice a day. Bees make honey in summer.")
+        ds.add_text("tides.txt", " ".join(sentences))
         hits = ds.search("how do tides work?", k=2, mode="dense", per_document=2)
-    assert hits
+    assert hits and all(hit.text in sentences for hit in hits)
     query = encoder.encode_queries(["how do tides work?"])[0]
+    pooled = encoder.encode(sentences).sum(axis=0)  # the document's one passage
+    passage = float(query @ pooled) / float(np.linalg.norm(pooled))
     for hit in hits:
-        expected = float(query @ encoder.encode([hit.text])[0])
-        assert hit.score == pytest.approx(expected, abs=1e-3)
+        cosine = float(query @ encoder.encode([hit.text])[0])
+        assert hit.score == pytest.approx(0.5 * (cosine + passage), abs=1e-3)
 
 
 def test_the_loss_prefers_queries_on_their_own_targets() -> None:

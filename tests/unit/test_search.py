@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from docsearch.errors import EmptyQuery
-from docsearch.fusion import dense_weight_for, fuse, group_by_document
+from docsearch.fusion import dense_weight_for, fuse, group_by_document, with_passages
 from docsearch.search import clean_query
 
 # sentence id -> document id
@@ -56,6 +56,28 @@ def test_dense_weight_falls_on_a_ramp_from_a_weak_to_a_strong_match() -> None:
     assert weight(0.4999) == pytest.approx(weak, abs=1e-3)
     assert weight(0.625) == pytest.approx((strong + weak) / 2)  # halfway along the ramp
     assert weight(0.55) > weight(0.65) > weight(0.74) > strong
+
+
+def test_with_passages_scores_a_document_by_its_best_sentence_and_passage() -> None:
+    # (sentence id, document, cosine): documents 1 and 2 have sentences, 1 and 3 passages.
+    sentences = [(10, 1, 0.9), (20, 2, 0.8), (11, 1, 0.5)]
+    passages = [(30, 3, 0.66), (12, 1, 0.6)]
+    ranked = with_passages(sentences, passages)
+    assert [(i, d) for i, d, _ in ranked] == [(10, 1), (30, 3), (20, 2), (11, 1)]
+    assert [s for _, _, s in ranked] == pytest.approx(
+        [
+            (0.9 + 0.6) / 2,  # document 1: its best sentence and its best passage
+            (0.8 + 0.66) / 2,  # document 3, shown by its passage's first sentence, takes the
+            # lowest best-sentence score of the other documents (0.8)
+            (0.8 + 0.6) / 2,  # document 2 takes the lowest passage score
+            (0.5 + 0.6) / 2,  # a further sentence of document 1 keeps its own cosine's share
+        ]
+    )
+
+
+def test_with_passages_without_passage_vectors_is_the_sentence_ranking() -> None:
+    sentences = [(10, 1, 0.9), (20, 2, 0.8)]
+    assert with_passages(sentences, []) == sentences
 
 
 def test_fuse_missing_dense_takes_the_lowest_candidate_cosine() -> None:

@@ -523,3 +523,39 @@ def test_two_writers_of_one_path_leave_one_document(postgres_url: str) -> None:
         assert len({t.split(",")[0] for t in texts}) == 1, "two versions mixed"
     for host in hosts:
         host.close()
+
+
+def pooled_query(texts: list[str], sign: float = 1.0) -> np.ndarray:
+    """The pooled vector of these sentences (a passage of them), as a query."""
+    summed = sign * vectors_for(texts).sum(axis=0)
+    return np.ascontiguousarray((summed / np.linalg.norm(summed))[None, :], dtype=np.float32)
+
+
+def test_each_passage_is_found_by_its_pooled_vector(filled: Any) -> None:
+    by_id = all_sentences(filled)
+    for path, texts in TEXTS.items():  # each document here is one passage (< 200 words)
+        first = min(i for i, s in by_id.items() if s.path == path)
+        found = filled.nearest_passages(pooled_query(texts), 5)[0]
+        assert len(found) == 3  # one passage per document
+        assert found[0][:2] == (first, by_id[first].document_id)
+        assert found[0][2] == pytest.approx(1.0, abs=2e-3)
+    docs, allowed = filled.filter(path_glob="/notes/*")
+    within = filled.nearest_passages(
+        pooled_query(TEXTS["/docs/sqlite.txt"]), 5, allowed_ids=allowed
+    )
+    assert sorted(d for _, d, _ in within[0]) == sorted(docs.tolist())
+
+
+def test_passage_vectors_follow_removal_and_a_model_switch(filled: Any) -> None:
+    with filled.writer() as writer:
+        assert writer.remove_document("/notes/bread.md")
+    found = filled.nearest_passages(pooled_query(TEXTS["/notes/bread.md"]), 5)[0]
+    assert len(found) == 2 and all(c < 0.99 for _, _, c in found)
+    by_id = all_sentences(filled)
+    ids = np.array(sorted(by_id), dtype=np.int64)
+    flipped = np.ascontiguousarray(-vectors_for([by_id[i].text for i in ids]))
+    with filled.writer() as writer:
+        writer.replace_model(ModelRecord("adapted", "fp-2"), ids, flipped)
+    found = filled.nearest_passages(pooled_query(TEXTS["/notes/tides.txt"], -1.0), 1)[0]
+    first = min(i for i, s in by_id.items() if s.path == "/notes/tides.txt")
+    assert found[0][0] == first and found[0][2] == pytest.approx(1.0, abs=2e-3)

@@ -89,6 +89,7 @@ def test_create_writes_a_self_describing_directory(index: Index) -> None:
     assert files(index.root) == [
         "lexical.0.postings",
         "manifest.json",
+        "passages.0.faiss",
         "vectors.0.faiss",
         "write.lock",
     ]
@@ -186,6 +187,7 @@ def test_checkpoint_makes_data_visible_and_durable(index: Index) -> None:
     assert files(index.root) == [
         "lexical.1.postings",
         "manifest.json",
+        "passages.1.faiss",
         "vectors.1.faiss",
         "write.lock",
     ]
@@ -225,6 +227,7 @@ def test_exception_in_the_block_discards_everything_since_the_checkpoint(index: 
     assert files(index.root) == [
         "lexical.1.postings",
         "manifest.json",
+        "passages.1.faiss",
         "vectors.1.faiss",
         "write.lock",
     ]
@@ -285,6 +288,7 @@ def test_a_checkpoint_without_changes_writes_nothing(index: Index) -> None:
     assert files(index.root) == [
         "lexical.0.postings",
         "manifest.json",
+        "passages.0.faiss",
         "vectors.0.faiss",
         "write.lock",
     ]
@@ -451,7 +455,13 @@ def test_stray_vector_files_are_ignored_and_cleaned_by_the_next_writer(index: In
         assert_consistent(reopened)
         with reopened.writer():
             pass
-    assert files(root) == ["lexical.1.postings", "manifest.json", "vectors.1.faiss", "write.lock"]
+    assert files(root) == [
+        "lexical.1.postings",
+        "manifest.json",
+        "passages.1.faiss",
+        "vectors.1.faiss",
+        "write.lock",
+    ]
 
 
 def test_vector_count_mismatch_is_reported_as_corrupt(index: Index) -> None:
@@ -487,6 +497,7 @@ def test_failed_vector_write_keeps_the_previous_state(
     assert files(index.root) == [
         "lexical.1.postings",
         "manifest.json",
+        "passages.1.faiss",
         "vectors.1.faiss",
         "write.lock",
     ]
@@ -515,6 +526,7 @@ def test_failed_commit_keeps_the_previous_state(
     assert files(index.root) == [
         "lexical.1.postings",
         "manifest.json",
+        "passages.1.faiss",
         "vectors.1.faiss",
         "write.lock",
     ]
