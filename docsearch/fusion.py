@@ -20,23 +20,31 @@ if TYPE_CHECKING:
 # query word once in a passage of average length). At STRONG_MATCH and above the dense side
 # gets DENSE_WEIGHT. Below WEAK_MATCH the keyword side found little, and the weaker its best
 # match, the more the dense side counts: WEAK_MATCH_DENSE_WEIGHT at WEAK_MATCH, rising linearly to
-# NO_MATCH_DENSE_WEIGHT for a match of nothing. The weights are chosen on development sets of
-# both kinds (words shared; words paraphrased: Cranfield and three Debian FAQs) by
-# benchmarks/fusion.py for the shipped model (v4: 0.02 on all queries, then 0.4 and 0.6 on the
-# 61 weak-match queries pooled over the sets; session 13), see benchmarks/RESULTS.md. With a
-# strong keyword match the dense side only breaks near-ties: at 0.2 (sessions 9-12) it won
-# 0.002 on the dev mean but flipped near-ties on git-doc's FAQ, below lexical alone (0.5127
-# against 0.5214); from 0.02 to 0.03 the rule holds on every dev set, from 0.04 up it does not.
-DENSE_WEIGHT = 0.02
+# NO_MATCH_DENSE_WEIGHT for a match of nothing; from WEAK_MATCH to STRONG_MATCH the weight moves
+# linearly from WEAK_MATCH_DENSE_WEIGHT to DENSE_WEIGHT, so queries on either side of a point
+# keep one scale of hybrid scores. The weights are chosen on development sets of both kinds
+# (words shared; words paraphrased: Cranfield and three Debian FAQs) by benchmarks/fusion.py's
+# four steps, for the shipped model and the engine's dense ranking; see benchmarks/RESULTS.md.
+# Session 19, dense by best sentence and best passage (`with_passages`), lookups apart (below;
+# nine dev sets, two of them lookups of a manual's pages by title and by name): 0.5 on all
+# queries (dev mean nDCG@10 0.6978; 0.02 gives 0.6879, lexical alone 0.6873), 0.4 on the 58
+# weak-match queries, the ramp to 0.6 for no match unchanged, STRONG_MATCH 1.0 (dev mean 0.6983;
+# every edge from 0.5 to 1.0 within 0.0007); the rule of sessions 13-18 scores 0.6880 there.
+# Sessions 13-18, dense by best sentence alone: 0.02, 0.4, 0.6, STRONG_MATCH 0.8 (dev mean
+# 0.6879): then a strong keyword match had to leave the dense side only near-ties to break
+# (from 0.04 up git-doc's FAQ fell below lexical alone).
+DENSE_WEIGHT = 0.5
 WEAK_MATCH = 0.5
 WEAK_MATCH_DENSE_WEIGHT = 0.4
 NO_MATCH_DENSE_WEIGHT = 0.6
-# From WEAK_MATCH up to STRONG_MATCH the weight falls linearly from WEAK_MATCH_DENSE_WEIGHT to
-# DENSE_WEIGHT, so queries on either side of WEAK_MATCH keep one scale of hybrid scores (until
-# session 13 the weight jumped from 0.4 to 0.02 there). Chosen by benchmarks/fusion.py as its
-# fourth step (session 14): edges 0.5 (the step) to 0.8 hold on every dev set, 0.9 and 1.0 do
-# not (zsh-doc, git-doc); 0.8 has the best dev mean, 0.6756 against the step's 0.6744.
-STRONG_MATCH = 0.8
+STRONG_MATCH = 1.0
+# A query of one word that the keyword side matches (at WEAK_MATCH or more) is a lookup: a name,
+# an identifier, a term. A sentence encoder has no context to place one word by, and the pages
+# that list a name (an index, a table of contents) outrank the page about it. Chosen by
+# benchmarks/fusion.py (session 19) on the pooled lookups of its dev sets (152 `sqlite3_*` names
+# -> the page declaring them): 0.0, i.e. the keyword ranking alone, nDCG@10 0.657, against 0.644
+# at 0.02 and 0.513 at DENSE_WEIGHT.
+LOOKUP_DENSE_WEIGHT = 0.0
 
 
 def dense_weight_for(
@@ -60,6 +68,19 @@ def dense_weight_for(
     if best >= WEAK_MATCH:
         return weak + (strong - weak) * (best - WEAK_MATCH) / (strong_from - WEAK_MATCH)
     return weak + (none - weak) * (1.0 - max(best, 0.0) / WEAK_MATCH)
+
+
+def is_lookup(query: str, lexical: Sequence[tuple[int, float]]) -> bool:
+    """True for a one-word query whose keyword match is at least WEAK_MATCH (see
+    LOOKUP_DENSE_WEIGHT)."""
+    best = max((score for _, score in lexical), default=0.0)
+    return len(query.split()) == 1 and best >= WEAK_MATCH
+
+
+def query_dense_weight(query: str, lexical: Sequence[tuple[int, float]]) -> float:
+    """The dense weight of one query in hybrid mode: LOOKUP_DENSE_WEIGHT for a lookup
+    (`is_lookup`), else by the strength of its keyword match (`dense_weight_for`)."""
+    return LOOKUP_DENSE_WEIGHT if is_lookup(query, lexical) else dense_weight_for(lexical)
 
 
 def group_by_document(

@@ -11,7 +11,7 @@ import numpy as np
 
 from docsearch.config import MODES
 from docsearch.errors import DocsearchError, EmptyQuery
-from docsearch.fusion import Places, dense_weight_for, fuse, select_hits, with_passages
+from docsearch.fusion import Places, fuse, query_dense_weight, select_hits, with_passages
 from docsearch.hits import Hit
 from docsearch.selection import glob_forms
 
@@ -138,7 +138,7 @@ def rank(
     lexical = [(p.first, p.score) for p in passages]
     document_of = {i: document for i, document, _ in nearest}
     document_of.update((p.first, p.document) for p in passages)
-    weight = dense_weight_for(lexical)  # one per query, for the documents and their places
+    weight = query_dense_weight(query, lexical)  # one per query: documents and their places
     if mode == "hybrid":
         ranked = fuse(dense, lexical, document_of, weight)
     else:

@@ -142,3 +142,14 @@ def test_a_document_removed_after_its_candidates_were_read_gives_up_its_place(
     after = rank(index, TIDES, nearest, passages, k=5, mode="hybrid")
     assert [h.path for h in after[:4]] == [h.path for h in before[1:]]
     assert len(after) == 5 and before[0].path not in {h.path for h in after}
+
+
+def test_a_one_word_lookup_ranks_as_the_keyword_side_does(built_index: Path) -> None:
+    # A name or a term alone gives a sentence encoder nothing to place it by (fusion.is_lookup).
+    with DocSearch(built_index) as ds:
+        lexical = ds.search("water", k=5, mode="lexical")
+        hybrid = ds.search("water", k=5, mode="hybrid")
+        dense = ds.search("water", k=5, mode="dense")
+    assert len(lexical) == 5
+    assert [h.path for h in hybrid] == [h.path for h in lexical]
+    assert [h.path for h in dense] != [h.path for h in lexical]  # so the rule is what holds it

@@ -3,7 +3,15 @@ from __future__ import annotations
 import pytest
 
 from docsearch.errors import EmptyQuery
-from docsearch.fusion import dense_weight_for, fuse, group_by_document, with_passages
+from docsearch.fusion import (
+    LOOKUP_DENSE_WEIGHT,
+    dense_weight_for,
+    fuse,
+    group_by_document,
+    is_lookup,
+    query_dense_weight,
+    with_passages,
+)
 from docsearch.search import clean_query
 
 # sentence id -> document id
@@ -56,6 +64,17 @@ def test_dense_weight_falls_on_a_ramp_from_a_weak_to_a_strong_match() -> None:
     assert weight(0.4999) == pytest.approx(weak, abs=1e-3)
     assert weight(0.625) == pytest.approx((strong + weak) / 2)  # halfway along the ramp
     assert weight(0.55) > weight(0.65) > weight(0.74) > strong
+
+
+def test_a_one_word_query_with_a_keyword_match_is_a_lookup() -> None:
+    strong = [(1, 1.2)]
+    assert is_lookup("sqlite3_busy_timeout", strong) and is_lookup("  tides ", [(1, 0.5)])
+    assert query_dense_weight("sqlite3_busy_timeout", strong) == LOOKUP_DENSE_WEIGHT
+    # More words, or a keyword match too weak to trust: the usual weight by match strength.
+    assert not is_lookup("busy timeout", strong)
+    assert query_dense_weight("busy timeout", strong) == dense_weight_for(strong)
+    assert not is_lookup("tides", [(1, 0.3)]) and not is_lookup("tides", [])
+    assert query_dense_weight("tides", []) == dense_weight_for([])
 
 
 def test_with_passages_scores_a_document_by_its_best_sentence_and_passage() -> None:
