@@ -89,10 +89,10 @@ def dense_candidates(
 ) -> list[tuple[int, int, float]]:
     """(sentence id, document id, score) of the sentences nearest to the query vector, best
     first, each document scored by its best sentence and its best passage (`with_passages`)."""
-    query, n, allowed = query_vector[None, :], fetch_size(k), restriction.sentence_ids
-    sentences = index.nearest_sentences(query, n, allowed_ids=allowed)[0]
-    passages = index.nearest_passages(query, n, allowed_ids=allowed)[0]
-    return with_passages(sentences, passages)
+    sentences, passages = index.nearest_sentences_and_passages(
+        query_vector[None, :], fetch_size(k), allowed_ids=restriction.sentence_ids
+    )
+    return with_passages(sentences[0], passages[0])
 
 
 def lexical_candidates(

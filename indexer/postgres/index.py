@@ -352,6 +352,20 @@ class PgIndex(StoreReads):
         existed, until its next writer adds them."""
         return self._nearest(queries, k, allowed_ids, PASSAGE_TABLE_KEY)
 
+    def nearest_sentences_and_passages(
+        self,
+        queries: VectorArray,
+        k: int,
+        *,
+        allowed_ids: IdArray | Sequence[int] | None = None,
+    ) -> tuple[list[list[tuple[int, int, float]]], list[list[tuple[int, int, float]]]]:
+        """`nearest_sentences` and `nearest_passages` (two reads here: each is one round trip
+        per query anyway)."""
+        return (
+            self.nearest_sentences(queries, k, allowed_ids=allowed_ids),
+            self.nearest_passages(queries, k, allowed_ids=allowed_ids),
+        )
+
     def _nearest(
         self,
         queries: VectorArray,

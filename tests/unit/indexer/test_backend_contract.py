@@ -559,3 +559,15 @@ def test_passage_vectors_follow_removal_and_a_model_switch(filled: Any) -> None:
     found = filled.nearest_passages(pooled_query(TEXTS["/notes/tides.txt"], -1.0), 1)[0]
     first = min(i for i, s in by_id.items() if s.path == "/notes/tides.txt")
     assert found[0][0] == first and found[0][2] == pytest.approx(1.0, abs=2e-3)
+
+
+def test_sentences_and_passages_in_one_read_equal_each_read_alone(filled: Any) -> None:
+    queries = np.ascontiguousarray(
+        np.concatenate([pooled_query(TEXTS["/notes/tides.txt"]), vectors_for(["bread"])])
+    )
+    _, allowed = filled.filter(path_glob="/notes/*")
+    for options in ({}, {"allowed_ids": allowed}):
+        sentences, passages = filled.nearest_sentences_and_passages(queries, 4, **options)
+        assert sentences == filled.nearest_sentences(queries, 4, **options)
+        assert passages == filled.nearest_passages(queries, 4, **options)
+        assert all(len(row) > 0 for row in sentences + passages)
