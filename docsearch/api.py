@@ -361,8 +361,9 @@ class DocSearch:
         and by up to `per_document` places in all (default `Settings.per_document`).
 
         `min_score` drops hits scoring below it; what a score means depends on the mode (see
-        the README's "Scores"): dense, the cosine similarity of the sentence; lexical, BM25
-        over what the query's own words could reach; hybrid, a weighted sum of the two.
+        the README's "Scores"): dense, the mean of the cosine similarities of the sentence and
+        of its document's best passage; lexical, BM25 over what the query's own words could
+        reach; hybrid, a weighted sum of the two.
 
         Raises:
             IndexNotFound: nothing has been ingested yet.

@@ -479,8 +479,9 @@ class _Progress:
 @click.option(
     "--min-score",
     type=float,
-    help="Drop hits scoring below this. Dense: cosine similarity (-1..1); lexical: BM25 over "
-    "what the query's words could reach (1 = every word once); hybrid: their weighted sum.",
+    help="Drop hits scoring below this. Dense: the mean cosine similarity (-1..1) of the "
+    "sentence and of its document's best passage; lexical: BM25 over what the query's words "
+    "could reach (1 = every word once); hybrid: their weighted sum.",
 )
 @click.option(
     "--json",

@@ -12,8 +12,8 @@ class Hit:
 
     Attributes:
         path: the document's path (or upload name).
-        score: higher is better; cosine similarity in `dense` mode, BM25 in `lexical`,
-            a fused rank score in `hybrid`.
+        score: higher is better; in `dense` mode the mean cosine similarity of the sentence
+            and of its document's best passage, BM25 in `lexical`, a weighted sum in `hybrid`.
         text: the matching sentence.
         page: 1-based page for paged documents, else None: a PDF page, a slide (`pptx`,
             `odp`), a chapter (`epub`), a message (`mbox`) or a cell (`notebook`); see
