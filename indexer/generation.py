@@ -144,7 +144,7 @@ def publish(
     store: MetadataStore,
     vectors: FaissIndex,
     postings: Postings,
-    passage_vectors: FaissIndex,
+    passage_vectors: FaissIndex | None,
     generation: int,
 ) -> int:
     """Commit the store's open transaction together with `vectors`, `postings` and
@@ -155,7 +155,8 @@ def publish(
         store: bound to the writer's connection, whose transaction holds the changes.
         vectors: the vectors of exactly the sentences in that transaction's view.
         postings: the postings of exactly its passages.
-        passage_vectors: the pooled vectors of exactly its passages.
+        passage_vectors: the pooled vectors of exactly its passages; None for an index whose
+            stored vectors cannot be pooled (no file: readers rank by sentences alone).
         generation: the currently committed generation.
 
     Returns:
@@ -170,7 +171,8 @@ def publish(
     try:
         vectors.save(new_files[0])
         postings.save(new_files[1])
-        passage_vectors.save(new_files[2])
+        if passage_vectors is not None:
+            passage_vectors.save(new_files[2])
     except StorageError:
         store.connection.rollback()
         for path in new_files:

@@ -110,14 +110,31 @@ class IndexWriter:
             self._store.passage_count(),
         )
         if passages is None:  # written by an older docsearch: pool every passage now
-            log.info("pooling the passage vectors of %s", self._layout.root)
-            ids, vectors = self._vectors.contents(np.float16)
-            passages = self._pooled_passages(ids, vectors)
-            self._is_dirty = True
-        self._passage_vectors: FaissIndex = passages
+            passages = self._pool_stored_passages()
+        # None only while the stored vectors cannot be read back to pool them (see there).
+        self._passage_vectors: FaissIndex | None = passages
         if drop_fts(self._connection):  # a format-1 index: see indexer.migrate
             log.info("dropping the unused FTS5 tables of %s", self._layout.root)
             self._is_dirty = True
+
+    def _pool_stored_passages(self) -> FaissIndex | None:
+        """Pool every passage from the stored sentence vectors, for an index written before
+        passage vectors existed; None when its FAISS structure keeps codes that are not the
+        vectors (an IVF with a lossy codec chosen at creation): dense search then ranks by
+        sentences alone until a model switch (`docsearch tune --reset`) gives it vectors."""
+        try:
+            ids, vectors = self._vectors.contents(np.float16)
+        except ValueError as exc:
+            log.warning(
+                "%s: cannot pool passage vectors (%s); dense search ranks by sentences alone "
+                "until `docsearch tune --reset` re-encodes the index",
+                self._layout.root,
+                exc,
+            )
+            return None
+        log.info("pooling the passage vectors of %s", self._layout.root)
+        self._is_dirty = True
+        return self._pooled_passages(ids, vectors)
 
     def _pooled_passages(self, ids: IdArray, vectors: VectorArray) -> FaissIndex:
         """A passage vector index of every stored passage, pooled from `vectors` of sentences
@@ -133,8 +150,9 @@ class IndexWriter:
         self, ids: IdArray, sentences: Sequence[SentenceRecord], vectors: VectorArray
     ) -> None:
         """Pool the passages of sentences just stored together (the store cut them the same way)."""
-        firsts, pooled = passage_vectors(ids, [s.text for s in sentences], vectors)
-        self._passage_vectors.add(firsts, pooled)
+        if self._passage_vectors is not None:
+            firsts, pooled = passage_vectors(ids, [s.text for s in sentences], vectors)
+            self._passage_vectors.add(firsts, pooled)
 
     def _refresh_manifest(self) -> None:
         """Rewrite manifest.json when it lags behind the database (after a crash).
@@ -321,21 +339,24 @@ class IndexWriter:
         self._pending_removals = []
         if removed.size:
             self._vectors.remove(removed)
-            self._passage_vectors.remove(removed)  # a passage goes with its first sentence
+            if self._passage_vectors is not None:  # a passage goes with its first sentence
+                self._passage_vectors.remove(removed)
         try:
             with storage_errors(f"cannot read {self._layout.database}"):
                 added = self._store.passages_since(self._postings.max_passage_id)
             self._postings = self._postings.updated(added, removed)
             if self._manifest.faiss_factory == AUTO_FACTORY:
                 adapt(self._vectors, self._auto_factory)
-                adapt(self._passage_vectors, self._auto_factory)
+                if self._passage_vectors is not None:
+                    adapt(self._passage_vectors, self._auto_factory)
             with storage_errors(f"cannot commit to {self._layout.database}"):
                 documents, sentences = self._store.counts()
                 passages = self._store.passage_count()
-            if sentences != len(self._vectors) or passages != len(self._passage_vectors):
+            pooled = passages if self._passage_vectors is None else len(self._passage_vectors)
+            if sentences != len(self._vectors) or passages != pooled:
                 raise IndexCorrupt(  # a bug, not a disk problem; refuse to publish it
                     f"writer holds {len(self._vectors)} vectors for {sentences} sentences and "
-                    f"{len(self._passage_vectors)} for {passages} passages; nothing was committed"
+                    f"{pooled} for {passages} passages; nothing was committed"
                 )
             self._generation = publish(
                 self._layout,

@@ -11,6 +11,7 @@ from indexer import Index, IndexCorrupt
 from indexer.auto_factory import AutoFactory
 from indexer.faiss_index import FaissIndex
 from indexer.lexical.passages import group_passages
+from indexer.model_record import ModelRecord
 from indexer.passage_vectors import passage_vectors, passage_vectors_by_id, pool
 from tests.unit.indexer.test_index import DIM, add, create, unit_vectors
 
@@ -101,3 +102,26 @@ def test_an_auto_index_grows_its_passage_vectors_into_ivf_too(tmp_path: Path) ->
             assert found[0][2] == pytest.approx(1.0, abs=1e-2)  # float16 in IVF
         passages = FaissIndex.load(root / "passages.1.faiss", factory="auto")
         assert passages.nlist is not None and len(passages) == 100
+
+
+def test_an_older_index_whose_vectors_cannot_be_read_back_goes_on_without_passages(
+    tmp_path: Path,
+) -> None:
+    # An IVF with a lossy codec keeps codes, not vectors: nothing to pool from.
+    with create(tmp_path / "idx", faiss_factory="IVF2,SQ8") as index:
+        with index.writer() as writer:
+            vectors = add(writer, "/a.md", 100, seed=1)
+        root = index.root
+    (root / "passages.1.faiss").unlink()  # as an earlier docsearch left it
+    with Index.open(root) as old:
+        with old.writer() as writer:  # opens, adds and removes as before
+            add(writer, "/b.md", 3, seed=2)
+            assert writer.remove_document("/a.md")
+        assert old.counts() == (1, 3)
+        assert old.nearest_passages(query_of(vectors), 2) == [[]]
+        assert not any(p.name.startswith("passages.") for p in root.iterdir())
+        ids = old.filter(path_glob="*")[1]
+        with old.writer() as writer:  # a model switch gives it vectors to pool
+            writer.replace_model(ModelRecord("adapted", "fp-2"), ids, unit_vectors(3, seed=2))
+        found = old.nearest_passages(query_of(unit_vectors(3, seed=2)), 1)[0]
+    assert found[0][2] == pytest.approx(1.0, abs=1e-5)
