@@ -273,6 +273,7 @@ def candidates_by_unit(
     first: np.ndarray,
     document_of: dict[int, int],
     fetch: int,
+    mixes: tuple[float, ...] = (),
 ) -> dict[str, list[tuple[int, float]]]:
     """unit -> dense candidates (sentence id, score), best first, as `fuse` takes them; `ids`
     are the sentence ids of the sentence rows, `first` those of each passage's first sentence
@@ -294,7 +295,18 @@ def candidates_by_unit(
         for d in best_sentence.keys() | best_passage.keys()
     ]
     mean.sort(key=lambda item: -item[1])
-    return {"sentence": by_sentence, "passage": by_passage, "sentence_passage_mean": mean}
+    out = {"sentence": by_sentence, "passage": by_passage, "sentence_passage_mean": mean}
+    for mix in mixes:  # session 19: the sentence's share other than a half
+        mixed = [
+            (
+                (best_sentence.get(d) or best_passage[d])[0],
+                mix * best_sentence.get(d, (0, floor_s))[1]
+                + (1 - mix) * best_passage.get(d, (0, floor_p))[1],
+            )
+            for d in best_sentence.keys() | best_passage.keys()
+        ]
+        out[f"sentence_passage_mix{mix}"] = sorted(mixed, key=lambda item: -item[1])
+    return out
 
 
 def top(scores: np.ndarray, k: int) -> np.ndarray:
@@ -304,7 +316,13 @@ def top(scores: np.ndarray, k: int) -> np.ndarray:
 
 
 def measure_hybrid(
-    encoder, metric: str, folder: Path, queries, relevant, pooled_passages: bool = False
+    encoder,
+    metric: str,
+    folder: Path,
+    queries,
+    relevant,
+    pooled_passages: bool = False,
+    mixes: tuple[float, ...] = (),
 ) -> dict[str, float]:
     """Dense and hybrid by unit (see the module docstring)."""
     import dense_dev
@@ -331,7 +349,7 @@ def measure_hybrid(
 
     for n, (q, v) in enumerate(zip(qids, query_vectors, strict=True)):
         units = candidates_by_unit(
-            sentences @ v, passages @ v, ids, first, document_of, dense_dev.FETCH
+            sentences @ v, passages @ v, ids, first, document_of, dense_dev.FETCH, mixes
         )
         for unit, dense in units.items():
             add(f"dense_{unit}", dense, q)
@@ -350,6 +368,12 @@ def main() -> None:
     parser.add_argument(
         "--pooled", action="store_true", help="with --hybrid: passages pooled from sentences"
     )
+    parser.add_argument(
+        "--mixes",
+        default="",
+        help="with --hybrid: also these shares of the sentence in the sentence-passage mean "
+        "(e.g. 0.3,0.7); results under the key hybrid_by_unit_mixes",
+    )
     args = parser.parse_args()
     import dense_dev  # imports this module: not at the top
 
@@ -367,10 +391,14 @@ def main() -> None:
     encoder = Encoder.load(args.model, device="cpu")
     if args.hybrid:
         found = json.loads(args.out.read_text()) if args.out.exists() else {}
+        mixes = tuple(float(m) for m in args.mixes.split(",") if m)
         key = "hybrid_by_unit_pooled" if args.pooled else "hybrid_by_unit"
+        key = "hybrid_by_unit_mixes" if mixes else key
         found[key] = {"machine": machine_info(), "model": encoder.name}
         for name, (metric, folder, queries, relevant) in dense_dev.dev_sets().items():
-            measured = measure_hybrid(encoder, metric, folder, queries, relevant, args.pooled)
+            measured = measure_hybrid(
+                encoder, metric, folder, queries, relevant, args.pooled, mixes
+            )
             found[key][name] = measured
             print(name, json.dumps(measured), flush=True)
             args.out.write_text(json.dumps(found, indent=2) + "\n")
