@@ -337,7 +337,7 @@ class PgIndex(StoreReads):
         """Top-`k` sentences by inner product for each query, as (sentence id, document id,
         score), from the HNSW index (pgvector). With `allowed_ids`, HNSW scans on until it has
         found `k` allowed ones (`hnsw.iterative_scan`)."""
-        return self._nearest(queries, k, allowed_ids, VECTOR_TABLE_KEY)
+        return self._nearest(queries, k, allowed_ids, (VECTOR_TABLE_KEY,))[0]
 
     def nearest_passages(
         self,
@@ -350,7 +350,7 @@ class PgIndex(StoreReads):
         sentence id, document id, score); `allowed_ids` are sentence ids (a passage is allowed
         when its first sentence is). Empty lists for an index made before passage vectors
         existed, until its next writer adds them."""
-        return self._nearest(queries, k, allowed_ids, PASSAGE_TABLE_KEY)
+        return self._nearest(queries, k, allowed_ids, (PASSAGE_TABLE_KEY,))[0]
 
     def nearest_sentences_and_passages(
         self,
@@ -359,26 +359,27 @@ class PgIndex(StoreReads):
         *,
         allowed_ids: IdArray | Sequence[int] | None = None,
     ) -> tuple[list[list[tuple[int, int, float]]], list[list[tuple[int, int, float]]]]:
-        """`nearest_sentences` and `nearest_passages` (two reads here: each is one round trip
-        per query anyway)."""
-        return (
-            self.nearest_sentences(queries, k, allowed_ids=allowed_ids),
-            self.nearest_passages(queries, k, allowed_ids=allowed_ids),
+        """`nearest_sentences` and `nearest_passages` of one snapshot, one round trip per
+        query."""
+        sentences, passages = self._nearest(
+            queries, k, allowed_ids, (VECTOR_TABLE_KEY, PASSAGE_TABLE_KEY)
         )
+        return sentences, passages
 
     def _nearest(
         self,
         queries: VectorArray,
         k: int,
         allowed_ids: IdArray | Sequence[int] | None,
-        table_key: str,
-    ) -> list[list[tuple[int, int, float]]]:
-        """The nearest rows of the vector table named in meta under `table_key`."""
+        table_keys: tuple[str, ...],
+    ) -> list[list[list[tuple[int, int, float]]]]:
+        """Per table named in meta under each of `table_keys`: the nearest rows of each query
+        (none for a passage table an index made before them lacks)."""
         check_vectors("queries", queries, self._manifest.dim)
         if k < 1:
             raise ValueError(f"k must be >= 1, got {k}")
         allowed = None if allowed_ids is None else [int(i) for i in allowed_ids]
-        out: list[list[tuple[int, int, float]]] = []
+        out: list[list[list[tuple[int, int, float]]]] = [[[] for _ in queries] for _ in table_keys]
         with self._reading() as store:
             c = store.connection
             # One round trip for what a vector search needs to know of the snapshot.
@@ -388,9 +389,10 @@ class PgIndex(StoreReads):
                     f"the index at {self.root} was switched to another model since it was "
                     "opened (by `docsearch tune`?); open it again"
                 )
-            table = meta.get(table_key)
-            if table is None:  # passage vectors of an index made before they existed
-                return [[] for _ in queries]
+            # A passage table is missing from an index made before passage vectors existed.
+            tables = [(n, meta[key]) for n, key in enumerate(table_keys) if key in meta]
+            if not tables:
+                return out
             tuned = int(meta.get(EF_SEARCH_KEY) or MIN_EF_SEARCH)
             ef_search = max(tuned, EF_SEARCH_PER_K * k)
             c.execute(sa.text(f"SET LOCAL hnsw.ef_search = {ef_search}"))
@@ -400,16 +402,23 @@ class PgIndex(StoreReads):
                 "" if allowed is None else "WHERE v.sentence_id = ANY(CAST(:allowed AS integer[]))"
             )
             statement = sa.text(
-                f"SELECT v.sentence_id, s.document_id, -(v.embedding <#> CAST(:q AS halfvec))"
-                f" FROM {table} v JOIN sentences s ON s.id = v.sentence_id {where}"
-                f" ORDER BY v.embedding <#> CAST(:q AS halfvec) LIMIT :k"
+                " UNION ALL ".join(
+                    f"(SELECT {n}, v.sentence_id, s.document_id,"
+                    f" -(v.embedding <#> CAST(:q AS halfvec))"
+                    f" FROM {table} v JOIN sentences s ON s.id = v.sentence_id {where}"
+                    f" ORDER BY v.embedding <#> CAST(:q AS halfvec) LIMIT :k)"
+                    for n, table in tables
+                )
             )
-            for query in queries:
+            for row, query in enumerate(queries):
                 params: dict[str, Any] = {"q": vector_literals(query[None])[0], "k": k}
                 if allowed is not None:
                     params["allowed"] = allowed
-                rows = c.execute(statement, params).all()
-                out.append([(int(i), int(d), float(s)) for i, d, s in rows])
+                for n, i, d, score in c.execute(statement, params):
+                    out[n][row].append((int(i), int(d), float(score)))
+        for rows in out:  # SQL leaves the order of a UNION's rows open: best first again
+            for found in rows:
+                found.sort(key=lambda hit: -hit[2])
         return out
 
     def faiss_structure(self) -> tuple[str, int | None]:
