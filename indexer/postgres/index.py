@@ -399,14 +399,16 @@ class PgIndex(StoreReads):
             if allowed is not None:
                 c.execute(sa.text("SET LOCAL hnsw.iterative_scan = strict_order"))
             where = (
-                "" if allowed is None else "WHERE v.sentence_id = ANY(CAST(:allowed AS integer[]))"
+                "" if allowed is None else "WHERE sentence_id = ANY(CAST(:allowed AS integer[]))"
             )
+            # The nearest k first, then their documents: a table too small for an HNSW index
+            # is scanned, and joining before the LIMIT would join every row it holds.
             statement = sa.text(
                 " UNION ALL ".join(
-                    f"(SELECT {n}, v.sentence_id, s.document_id,"
-                    f" -(v.embedding <#> CAST(:q AS halfvec))"
-                    f" FROM {table} v JOIN sentences s ON s.id = v.sentence_id {where}"
-                    f" ORDER BY v.embedding <#> CAST(:q AS halfvec) LIMIT :k)"
+                    f"SELECT {n}, v.sentence_id, s.document_id, -v.distance FROM"
+                    f" (SELECT sentence_id, embedding <#> CAST(:q AS halfvec) AS distance"
+                    f" FROM {table} {where} ORDER BY distance LIMIT :k) v"
+                    f" JOIN sentences s ON s.id = v.sentence_id"
                     for n, table in tables
                 )
             )
