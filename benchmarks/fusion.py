@@ -269,22 +269,17 @@ def weak_match_table(
     """Mean nDCG@10 of each rule in `compared` (and of dense and lexical alone) over the
     weak-match queries of every dev set, pooled (no one set has enough of them): the data the
     weak-match weights are chosen on."""
-    from quality import ndcg_at_k
-
     from docsearch.fusion import WEAK_MATCH
 
-    compared = {**compared, "dense": rules()["dense"], "lexical": rules()["lexical"]}
-    scores: dict[str, list[float]] = {}
-    for name in DEV_NAMES:
-        for q, (dense, lexical, sentences) in all_candidates[name].items():
-            if max((score for _, score in lexical), default=0.0) >= WEAK_MATCH:
-                continue
-            for rule, fuse in compared.items():
-                ranking = fuse(dense, lexical, sentences)[:10]
-                scores.setdefault(rule, []).append(ndcg_at_k(ranking, qrels_of[name][q], 10))
-    table = {rule: round(float(np.mean(v)), 4) for rule, v in scores.items()}
-    table["queries"] = len(next(iter(scores.values()), []))
-    return table
+    weak = {
+        name: {
+            q
+            for q, (_, lexical, _) in all_candidates[name].items()
+            if max((score for _, score in lexical), default=0.0) < WEAK_MATCH
+        }
+        for name in DEV_NAMES
+    }
+    return pooled_table(all_candidates, qrels_of, weak, compared)
 
 
 # Weights tried for lookups (step 0).

@@ -69,15 +69,26 @@ def load_vectors(
             meanwhile; re-read the generation before deciding the index is corrupt).
         IndexCorrupt: the file is unreadable or its vector count disagrees with the table.
     """
-    path = layout.vectors(generation)
+    return _load_counted(layout, layout.vectors(generation), factory, sentences, "sentences", mmap)
+
+
+def _load_counted(
+    layout: IndexLayout, path: Path, factory: str, rows: int, what: str, mmap: bool
+) -> FaissIndex:
+    """Read a vector file and check it holds one vector per row of the table of `what`.
+
+    Raises:
+        FileNotFoundError: the file is gone.
+        IndexCorrupt: the file is unreadable or its count disagrees with the table.
+    """
     try:
         vectors = FaissIndex.load(path, factory=factory, mmap=mmap)
     except ValueError as exc:
         raise IndexCorrupt(f"{exc}; {REBUILD_HINT}") from exc
-    if len(vectors) != sentences:
+    if len(vectors) != rows:
         raise IndexCorrupt(
             f"index at {layout.root} is inconsistent: {path.name} holds {len(vectors)} vectors "
-            f"but the database has {sentences} sentences; {REBUILD_HINT}"
+            f"but the database has {rows} {what}; {REBUILD_HINT}"
         )
     return vectors
 
@@ -124,19 +135,11 @@ def load_passage_vectors(
     """
     path = layout.passage_vectors(generation)
     try:
-        vectors = FaissIndex.load(path, factory=passage_factory(factory), mmap=mmap)
+        return _load_counted(layout, path, passage_factory(factory), passages, "passages", mmap)
     except FileNotFoundError:
         if layout.vectors(generation).is_file():
             return None
         raise
-    except ValueError as exc:
-        raise IndexCorrupt(f"{exc}; {REBUILD_HINT}") from exc
-    if len(vectors) != passages:
-        raise IndexCorrupt(
-            f"index at {layout.root} is inconsistent: {path.name} holds {len(vectors)} vectors "
-            f"but the database has {passages} passages; {REBUILD_HINT}"
-        )
-    return vectors
 
 
 def publish(

@@ -51,6 +51,7 @@ from indexer.postgres.schema import (
     PASSAGE_TABLE_KEY,
     VECTOR_TABLE_KEY,
     create_changes_table,
+    create_halfvec_table,
     create_tables,
     create_vector_table,
     ensure_hnsw,
@@ -485,13 +486,7 @@ class PgWriter:
         stored sentence vectors (committed with this writer's first checkpoint)."""
         log.info("pooling the passage vectors of %s", self._index.root)
         table = passage_table(self._table)
-        self._connection.execute(
-            sa.text(
-                f"CREATE TABLE IF NOT EXISTS {table} ("
-                " sentence_id integer PRIMARY KEY REFERENCES sentences(id) ON DELETE CASCADE,"
-                f" embedding halfvec({self._dim}) NOT NULL)"
-            )
-        )
+        create_halfvec_table(self._connection, table, self._dim)
         rows = self._connection.execute(
             sa.text(f"SELECT sentence_id, CAST(embedding AS text) FROM {self._table}")
         ).all()

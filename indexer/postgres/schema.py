@@ -85,14 +85,20 @@ def create_vector_table(connection: sa.Connection, number: int, dim: int) -> str
     (`passage_table`), without their HNSW indexes yet; return the first's name."""
     name = f"vectors_{int(number)}"
     for table in (name, passage_table(name)):
-        connection.execute(
-            sa.text(
-                f"CREATE TABLE {table} ("
-                " sentence_id integer PRIMARY KEY REFERENCES sentences(id) ON DELETE CASCADE,"
-                f" embedding halfvec({int(dim)}) NOT NULL)"
-            )
-        )
+        create_halfvec_table(connection, table, dim)
     return name
+
+
+def create_halfvec_table(connection: sa.Connection, table: str, dim: int) -> None:
+    """Create `table` (sentence id -> halfvec(dim)) unless it exists; a row goes with its
+    sentence."""
+    connection.execute(
+        sa.text(
+            f"CREATE TABLE IF NOT EXISTS {table} ("
+            " sentence_id integer PRIMARY KEY REFERENCES sentences(id) ON DELETE CASCADE,"
+            f" embedding halfvec({int(dim)}) NOT NULL)"
+        )
+    )
 
 
 def passage_table(vector_table: str) -> str:
