@@ -1,6 +1,8 @@
 """Hybrid fusion and the choice of hits: rankings of sentences -> documents -> places.
 
-`fuse` combines the dense and lexical rankings of one query at the document level;
+`with_passages` makes the dense ranking from sentence and passage candidates; `fuse` combines
+the dense and lexical rankings of one query at the document level, with a weight per query
+(`query_dense_weight`);
 `select_hits` keeps the k best documents and, with `per_document`, further places of each
 (`Places`). Pure functions of the candidates: no index, no I/O.
 """
