@@ -298,13 +298,7 @@ class Index(StoreReads):
         The document comes from the same SQL query that drops ids deleted since the vectors
         were read, so a caller that groups hits by document needs no second lookup.
         """
-        check_vectors("queries", queries, self._manifest.dim)
-        allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
-        with self._reading() as store:
-            vectors = self._snapshots.vectors(store)
-            scores, ids = vectors.search(queries, k, allowed)
-            document_of = store.document_ids(ids[ids >= 0])
-        return _with_documents(scores, ids, document_of)
+        return self._nearest(queries, k, allowed_ids, passages=False)[0]
 
     def nearest_passages(
         self,
@@ -320,15 +314,7 @@ class Index(StoreReads):
         first sentence is. Empty lists for an index written before passage vectors existed,
         until its next write adds them.
         """
-        check_vectors("queries", queries, self._manifest.dim)
-        allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
-        with self._reading() as store:
-            vectors = self._snapshots.passage_vectors(store)
-            if vectors is None:
-                return [[] for _ in range(queries.shape[0])]
-            scores, ids = vectors.search(queries, k, allowed)
-            document_of = store.document_ids(ids[ids >= 0])
-        return _with_documents(scores, ids, document_of)
+        return self._nearest(queries, k, allowed_ids, sentences=False)[0]
 
     def nearest_sentences_and_passages(
         self,
@@ -339,23 +325,35 @@ class Index(StoreReads):
     ) -> tuple[list[list[tuple[int, int, float]]], list[list[tuple[int, int, float]]]]:
         """`nearest_sentences` and `nearest_passages` in one read of one snapshot (what a dense
         search asks: one connection and one lookup of documents instead of two)."""
+        sentences, passages = self._nearest(queries, k, allowed_ids)
+        return sentences, passages
+
+    def _nearest(
+        self,
+        queries: VectorArray,
+        k: int,
+        allowed_ids: IdArray | Sequence[int] | None,
+        *,
+        sentences: bool = True,
+        passages: bool = True,
+    ) -> list[list[list[tuple[int, int, float]]]]:
+        """The nearest sentences and/or passages of each query (in that order), from one
+        snapshot, their documents looked up at once."""
         check_vectors("queries", queries, self._manifest.dim)
         allowed = None if allowed_ids is None else np.ascontiguousarray(allowed_ids, dtype=np.int64)
         with self._reading() as store:
-            sentence_scores, sentence_ids = self._snapshots.vectors(store).search(
-                queries, k, allowed
-            )
-            passages = self._snapshots.passage_vectors(store)
-            if passages is None:
-                passage_scores, passage_ids = pad_results(queries.shape[0], 1)
-            else:
-                passage_scores, passage_ids = passages.search(queries, k, allowed)
-            found = np.concatenate([sentence_ids.ravel(), passage_ids.ravel()])
-            document_of = store.document_ids(found[found >= 0])
-        return (
-            _with_documents(sentence_scores, sentence_ids, document_of),
-            _with_documents(passage_scores, passage_ids, document_of),
-        )
+            indexes: list[FaissIndex | None] = [self._snapshots.vectors(store)] if sentences else []
+            if passages:
+                indexes.append(self._snapshots.passage_vectors(store))
+            found = [
+                pad_results(queries.shape[0], 1)
+                if index is None
+                else index.search(queries, k, allowed)
+                for index in indexes
+            ]
+            ids = np.concatenate([i.ravel() for _, i in found])
+            document_of = store.document_ids(ids[ids >= 0])
+        return [_with_documents(scores, ids, document_of) for scores, ids in found]
 
     def faiss_structure(self) -> tuple[str, int | None]:
         """The FAISS structure of the committed vectors: (factory in use, nprobe or None).
