@@ -31,9 +31,10 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from docsearch.encoder import Encoder
+from docsearch.encoder import Encoder, pool
 from docsearch.model import BiGRUEncoder, save_model
-from docsearch.training.questions import QuestionPair, load_question_pairs
+from docsearch.training.pooling import SentenceSplits
+from docsearch.training.questions import QuestionPair, QuestionPairs, load_question_pairs
 from docsearch.training.schedule import learning_rate
 from docsearch.training.train import pad_batch, read_config
 
@@ -59,6 +60,16 @@ class TowerConfig:
     threads: int = 2
     # "all": the tower's GRU and projection learn; "project": only its projection.
     train_parts: str = "all"
+    # > 0: answers are passages of up to this many words, targets their pooled vectors (the
+    # engine's passage unit); 0: answers are sentences (session 7).
+    passage_words: int = 0
+    group_size: int = 1  # pairs of one file drawn together (`QuestionPairs`)
+    # The teacher's ranking (`TeacherRanking`): a cache of its vectors of questions and answers
+    # (one `question-distill` wrote with the same seed and passage_words), and its loss weight.
+    teacher_cache: str = ""
+    teacher_weight: float = 0.0
+    teacher_batch: int = 128
+    teacher_temperature: float = 0.05
     mix: dict[str, float] = field(
         default_factory=lambda: {
             "kernel_question": 3.0,
@@ -80,22 +91,51 @@ class TowerConfig:
 
 
 class AnswerBank:
-    """The answers' texts and their base-encoder vectors (cached on disk by model and texts)."""
+    """The answers' texts and their base-encoder vectors (cached on disk by model and texts).
 
-    def __init__(self, pairs: list[QuestionPair], encoder: Encoder, cache: Path) -> None:
+    With `pooled`, an answer's vector is the pool of its sentences' vectors (`pooling.py`), as
+    the engine stores a passage; and `sentences` / `sentence_vectors` keep a sample of those
+    sentences with their own vectors, the identity rows of a batch. Without it, the answers
+    are sentences and serve as both.
+    """
+
+    def __init__(
+        self, pairs: list[QuestionPair], encoder: Encoder, cache: Path, pooled: bool = False
+    ) -> None:
         self.texts = list(dict.fromkeys(a for p in pairs for a in p.answers))
         row = {t: i for i, t in enumerate(self.texts)}
         self.answers_of = [np.array([row[a] for a in p.answers]) for p in pairs]
         key = f"{encoder.fingerprint}_{len(self.texts)}_{hash_texts(self.texts)}"
-        path = cache / f"answers_{key}.npy"
-        if path.exists():
-            self.vectors = np.load(path)
-        else:
+        key += "_pooled" if pooled else ""
+        path = cache / f"answers_{key}.npz"
+        if not path.exists():
             started = time.perf_counter()
-            self.vectors = encoder.encode(self.texts, batch_size=64)
+            vectors, sentences, sentence_vectors = _encode_answers(self.texts, encoder, pooled)
             log.info("encoded %d answers in %.0f s", len(self.texts), time.perf_counter() - started)
             cache.mkdir(parents=True, exist_ok=True)
-            np.save(path, self.vectors)
+            np.savez(path, vectors=vectors, sentences=sentences, sentence_vectors=sentence_vectors)
+        with np.load(path) as saved:
+            self.vectors = saved["vectors"]
+            self.sentences = [str(t) for t in saved["sentences"]]
+            self.sentence_vectors = saved["sentence_vectors"]
+
+
+IDENTITY_SENTENCES = 100_000  # sentences kept for the identity rows of a pooled bank
+
+
+def _encode_answers(
+    texts: list[str], encoder: Encoder, pooled: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The answers' vectors, and the sentences (with their vectors) for identity rows."""
+    if not pooled:
+        vectors = encoder.encode(texts, batch_size=64)
+        return vectors, np.array([], dtype=str), np.zeros((0, vectors.shape[1]), np.float32)
+    splits = SentenceSplits()
+    sentences, owner = splits.flatten(texts)
+    sentence_vectors = encoder.encode(sentences, batch_size=128)
+    vectors = pool(sentence_vectors, owner, len(texts))
+    keep = np.random.default_rng(0).permutation(len(sentences))[:IDENTITY_SENTENCES]
+    return vectors, np.array([sentences[i] for i in keep]), sentence_vectors[keep]
 
 
 def hash_texts(texts: list[str]) -> str:
@@ -132,36 +172,87 @@ def with_tower(base: BiGRUEncoder, tower: BiGRUEncoder) -> BiGRUEncoder:
 
 
 class Batches:
-    """Draw (query text, answer row) batches: questions by source mix, plus identity rows."""
+    """Draw batches of query texts with the row of each one's target: questions by source
+    mix (`QuestionPairs`, with same-file groups), then identity rows (a sentence, its own
+    vector). Targets are rows of `bank.vectors`, then of `bank.sentence_vectors` for a pooled
+    bank (see `targets`)."""
 
     def __init__(self, pairs: list[QuestionPair], bank: AnswerBank, config: TowerConfig) -> None:
-        self.pairs, self.bank, self.config = pairs, bank, config
+        self.bank, self.config = bank, config
+        self.questions = QuestionPairs(pairs, config.mix, config.seed, config.group_size)
+        self.row = {t: i for i, t in enumerate(bank.texts)}
         self.rng = random.Random(config.seed)
-        by_source: dict[str, list[int]] = {}
-        for i, p in enumerate(pairs):
-            by_source.setdefault(p.source, []).append(i)
-        self.by_source = by_source
-        self.sources = sorted(s for s in by_source if config.mix.get(s, 0) > 0)
-        self.weights = [config.mix[s] for s in self.sources]
 
-    def sample(self) -> tuple[list[str], np.ndarray]:
-        """Query texts and the row of each one's target vector in the bank (rows distinct)."""
+    def sample(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Query texts, the row of each one's target, and which rows are identity rows."""
         n_identity = int(self.config.batch_size * self.config.identity_share)
-        texts: list[str] = []
-        rows: list[int] = []
-        while len(texts) < self.config.batch_size - n_identity:
-            source = self.rng.choices(self.sources, self.weights)[0]
-            i = self.rng.choice(self.by_source[source])
-            row = int(self.rng.choice(self.bank.answers_of[i]))
-            if row not in rows:
-                texts.append(self.pairs[i].query)
+        texts, answers = self.questions.sample(self.config.batch_size - n_identity)
+        rows = [self.row[a] for a in answers]
+        pooled = len(self.bank.sentences) > 0
+        pool_size = len(self.bank.sentences) if pooled else len(self.bank.texts)
+        taken = set() if pooled else set(rows)
+        for row in self.rng.sample(range(pool_size), n_identity + len(taken)):
+            if len(texts) == self.config.batch_size:
+                break
+            if row not in taken:
+                texts.append(self.bank.sentences[row] if pooled else self.bank.texts[row])
                 rows.append(row)
-        while len(texts) < self.config.batch_size:
-            row = self.rng.randrange(len(self.bank.texts))
-            if row not in rows:
-                texts.append(self.bank.texts[row])
-                rows.append(row)
-        return texts, np.array(rows)
+        identity = np.arange(len(texts)) >= len(answers)
+        return texts, np.array(rows), identity
+
+    def targets(self, rows: np.ndarray, identity: np.ndarray) -> torch.Tensor:
+        """float32[batch, dim]: each row's target vector."""
+        if len(self.bank.sentences) == 0:
+            return torch.from_numpy(self.bank.vectors[rows])
+        out = self.bank.vectors[np.where(identity, 0, rows)].copy()
+        out[identity] = self.bank.sentence_vectors[rows[identity]]
+        return torch.from_numpy(out)
+
+
+class TeacherRanking:
+    """What the teacher says about a question beyond its one answer: how it ranks every answer
+    whose teacher vector is cached.
+
+    Per step, a batch of cached questions is scored by the tower against the base encoder's
+    vectors of those answers and by the teacher against its own vectors of them; the loss is
+    the KL divergence of the tower's softmax from the teacher's (`ranking_loss`). The tower
+    learns the teacher's whole ordering of the answers for a question, in the documents'
+    space, which it cannot change.
+    """
+
+    def __init__(self, directory: Path, bank: AnswerBank, queries: set[str], seed: int) -> None:
+        from docsearch.training.teacher import load_teacher_cache
+
+        texts, vectors = load_teacher_cache(directory)
+        row = {t: i for i, t in enumerate(bank.texts)}
+        answers = [i for i, t in enumerate(texts) if t in row]
+        asked = [i for i, t in enumerate(texts) if t in queries and t not in row]
+        if not answers or not asked:
+            raise ValueError(f"{directory} holds no answers or questions of these pairs")
+        self.student_answers = torch.from_numpy(bank.vectors[[row[texts[i]] for i in answers]])
+        self.teacher_answers = torch.from_numpy(vectors[answers].astype(np.float32))
+        self.questions = [texts[i] for i in asked]
+        self.teacher_questions = torch.from_numpy(vectors[asked].astype(np.float32))
+        self.rng = np.random.default_rng(seed)
+
+    def sample(self, size: int) -> tuple[list[str], torch.Tensor]:
+        """`size` questions and the teacher's vectors of them."""
+        drawn = self.rng.choice(len(self.questions), size, replace=False)
+        return [self.questions[i] for i in drawn], self.teacher_questions[drawn]
+
+
+def ranking_loss(
+    student: torch.Tensor,
+    student_answers: torch.Tensor,
+    teacher: torch.Tensor,
+    teacher_answers: torch.Tensor,
+    temperature: float,
+) -> torch.Tensor:
+    """KL divergence of the student's distribution over the answers from the teacher's, both
+    softmaxes of cosines over `temperature`, averaged over the batch."""
+    student_log = F.log_softmax(student @ student_answers.T / temperature, dim=-1)
+    teacher_log = F.log_softmax(teacher @ teacher_answers.T / temperature, dim=-1)
+    return F.kl_div(student_log, teacher_log, log_target=True, reduction="batchmean")
 
 
 def tower_loss(
@@ -194,10 +285,17 @@ def train_tower(
     torch.manual_seed(config.seed)
     torch.set_num_threads(config.threads)
     encoder = Encoder.load(config.base_model or None, device="cpu")
-    pairs = load_question_pairs(Path(config.data_dir), seed=config.seed)
-    bank = AnswerBank(pairs, encoder, cache)
+    pairs = load_question_pairs(Path(config.data_dir), config.seed, config.passage_words)
+    bank = AnswerBank(pairs, encoder, cache, pooled=config.passage_words > 0)
     batches = Batches(pairs, bank, config)
     vectors = torch.from_numpy(bank.vectors)
+    ranking = (
+        TeacherRanking(
+            Path(config.teacher_cache).expanduser(), bank, {p.query for p in pairs}, config.seed
+        )
+        if config.teacher_weight > 0
+        else None
+    )
     tower = make_tower(encoder.model, config.train_parts)
     params = [p for p in tower.parameters() if p.requires_grad]
     optimiser = torch.optim.AdamW(params, lr=config.peak_lr, weight_decay=config.weight_decay)
@@ -210,12 +308,25 @@ def train_tower(
             group["lr"] = learning_rate(
                 step, peak=config.peak_lr, warmup=config.warmup_steps, total=config.steps
             )
-        texts, rows = batches.sample()
+        texts, rows, identity = batches.sample()
         ids, lengths = pad_batch(encoder.tokenizer.encode(texts), config.train_max_tokens)
         negatives = generator.integers(0, len(vectors), config.bank_size)
         loss = tower_loss(
-            tower(ids, lengths), vectors[rows], vectors[negatives], config.temperature
+            tower(ids, lengths),
+            batches.targets(rows, identity),
+            vectors[negatives],
+            config.temperature,
         )
+        if ranking is not None:
+            asked, teacher = ranking.sample(config.teacher_batch)
+            ids, lengths = pad_batch(encoder.tokenizer.encode(asked), config.train_max_tokens)
+            loss = loss + config.teacher_weight * ranking_loss(
+                tower(ids, lengths),
+                ranking.student_answers,
+                teacher,
+                ranking.teacher_answers,
+                config.teacher_temperature,
+            )
         optimiser.zero_grad()
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(params, 1.0)

@@ -45,7 +45,7 @@ import torch
 
 from docsearch.training.pooling import SentenceSplits, pooled_encode, pooled_forward
 from docsearch.training.query_tower import TowerConfig
-from docsearch.training.questions import QuestionPair, load_question_pairs
+from docsearch.training.questions import QuestionPair, QuestionPairs, load_question_pairs
 from docsearch.training.train import read_config
 
 log = logging.getLogger(__name__)
@@ -81,56 +81,6 @@ class QuestionDistillConfig:
     def from_toml(cls, path: Path) -> QuestionDistillConfig:
         """Read a config file (see `read_config`)."""
         return cls(**read_config(cls, path))
-
-
-class QuestionPairs:
-    """Draw (question, answer) batches by source mix; no text twice in a batch.
-
-    With `group_size` > 1 a pair drawn from a file of several pairs (`QuestionPair.group`)
-    brings up to `group_size - 1` others of the same file into the batch, so that in-batch
-    negatives include other sections of the same document, as a folder's own passages are
-    the distractors of a user's question.
-
-    A `docsearch.tuning.trainer.PairSource`, so `train_until` takes it.
-    """
-
-    def __init__(
-        self, pairs: list[QuestionPair], mix: dict[str, float], seed: int, group_size: int = 1
-    ) -> None:
-        self.rng = random.Random(seed)
-        self.group_size = group_size
-        self.by_source: dict[str, list[QuestionPair]] = {}
-        self.by_group: dict[str, list[QuestionPair]] = {}
-        for p in pairs:
-            self.by_source.setdefault(p.source, []).append(p)
-            if p.group:
-                self.by_group.setdefault(p.group, []).append(p)
-        self.sources = sorted(s for s in self.by_source if mix.get(s, 0) > 0)
-        self.weights = [mix[s] for s in self.sources]
-
-    def sample(self, size: int) -> tuple[list[str], list[str]]:
-        questions: list[str] = []
-        answers: list[str] = []
-        seen: set[str] = set()
-        while len(questions) < size:
-            source = self.rng.choices(self.sources, self.weights)[0]
-            first = self.rng.choice(self.by_source[source])
-            for pair in self._with_siblings(first, size - len(questions)):
-                answer = self.rng.choice(pair.answers)
-                if pair.query == answer or pair.query in seen or answer in seen:
-                    continue
-                seen.update((pair.query, answer))
-                questions.append(pair.query)
-                answers.append(answer)
-        return questions, answers
-
-    def _with_siblings(self, pair: QuestionPair, room: int) -> list[QuestionPair]:
-        """`pair`, then up to `group_size - 1` (and `room - 1`) other pairs of its file."""
-        n = min(self.group_size, room) - 1
-        if n <= 0 or not pair.group:
-            return [pair]
-        others = [p for p in self.by_group[pair.group] if p is not pair]
-        return [pair, *self.rng.sample(others, min(n, len(others)))]
 
 
 def teacher_texts(pairs: list[QuestionPair], config: QuestionDistillConfig) -> list[str]:

@@ -17,7 +17,9 @@ from docsearch.training.query_tower import (
     AnswerBank,
     Batches,
     TowerConfig,
+    TeacherRanking,
     make_tower,
+    ranking_loss,
     tower_loss,
     with_tower,
 )
@@ -93,6 +95,42 @@ def test_the_loss_prefers_queries_on_their_own_targets() -> None:
     assert float(aligned) < 0.1 < float(shuffled)
 
 
+def test_the_ranking_loss_is_zero_only_where_the_student_ranks_as_the_teacher() -> None:
+    torch.manual_seed(0)
+    teacher = torch.nn.functional.normalize(torch.randn(4, 16), dim=-1)
+    answers = torch.nn.functional.normalize(torch.randn(10, 16), dim=-1)
+    same = ranking_loss(teacher, answers, teacher, answers, 0.05)
+    assert float(same) == pytest.approx(0.0, abs=1e-6)
+    other = ranking_loss(teacher.flip(0), answers, teacher, answers, 0.05)
+    assert float(other) > 0.1
+    # The student's answers live in another space: a rotation of both sides changes nothing.
+    rotation, _ = torch.linalg.qr(torch.randn(16, 16))
+    rotated = ranking_loss(teacher @ rotation, answers @ rotation, teacher, answers, 0.05)
+    assert float(rotated) == pytest.approx(0.0, abs=1e-5)
+
+
+def test_teacher_ranking_reads_the_cached_questions_and_answers(
+    tiny_encoder: Encoder, tmp_path: Path
+) -> None:
+    from docsearch.training.teacher import SHARD_SIZE
+
+    pairs = [QuestionPair(f"what is thing {i}?", (f"Thing {i} is a tool.",), "a") for i in range(6)]
+    bank = AnswerBank(pairs, tiny_encoder, tmp_path)
+    cached = ["Thing 4 is a tool.", "what is thing 1?", "Thing 2 is a tool.", "unrelated text"]
+    teacher = np.eye(len(cached), 384, dtype=np.float16)
+    (tmp_path / "teacher").mkdir()
+    (tmp_path / "teacher" / "texts.jsonl").write_text("".join(f'"{t}"\n' for t in cached))
+    np.save(tmp_path / "teacher" / "vectors-00000.npy", teacher)
+    assert len(cached) < SHARD_SIZE
+    ranking = TeacherRanking(tmp_path / "teacher", bank, {p.query for p in pairs}, seed=0)
+    assert ranking.questions == ["what is thing 1?"]
+    np.testing.assert_array_equal(ranking.teacher_questions.numpy(), teacher[[1]])
+    np.testing.assert_array_equal(ranking.teacher_answers.numpy(), teacher[[0, 2]])
+    np.testing.assert_array_equal(ranking.student_answers.numpy(), bank.vectors[[4, 2]])
+    questions, vectors = ranking.sample(1)
+    assert questions == ["what is thing 1?"] and vectors.shape == (1, 384)
+
+
 def test_batches_mix_questions_and_identity_rows_without_repeats(
     tiny_encoder: Encoder, tmp_path: Path
 ) -> None:
@@ -103,8 +141,10 @@ def test_batches_mix_questions_and_identity_rows_without_repeats(
     bank = AnswerBank(pairs, tiny_encoder, tmp_path)
     assert bank.vectors.shape == (80, tiny_encoder.dim)
     config = TowerConfig(batch_size=16, identity_share=0.25, mix={"a": 1.0})
-    texts, rows = Batches(pairs, bank, config).sample()
+    batches = Batches(pairs, bank, config)
+    texts, rows, identity_rows = batches.sample()
     assert len(texts) == 16 and len(set(rows.tolist())) == 16
+    assert identity_rows.tolist() == [False] * 12 + [True] * 4
     questions, identity = texts[:12], texts[12:]
     assert all(t.startswith("what is thing") for t in questions)
     for text, row in zip(identity, rows[12:], strict=True):
@@ -112,8 +152,33 @@ def test_batches_mix_questions_and_identity_rows_without_repeats(
     for text, row in zip(questions, rows[:12], strict=True):
         number = text.split()[3].rstrip("?")
         assert number in bank.texts[row].split() or f"{number}." in bank.texts[row]
+    np.testing.assert_array_equal(batches.targets(rows, identity_rows), bank.vectors[rows])
     cached = AnswerBank(pairs, tiny_encoder, tmp_path)  # read back, not encoded again
     np.testing.assert_array_equal(cached.vectors, bank.vectors)
+
+
+def test_a_pooled_bank_targets_passages_and_keeps_sentences_for_identity_rows(
+    tiny_encoder: Encoder, tmp_path: Path
+) -> None:
+    pairs = [
+        QuestionPair(f"what is thing {i}?", (f"Thing {i} is a tool. It has {i} parts.",), "a")
+        for i in range(40)
+    ]
+    bank = AnswerBank(pairs, tiny_encoder, tmp_path, pooled=True)
+    first = bank.texts[0]
+    halves = tiny_encoder.encode(["Thing 0 is a tool.", "It has 0 parts."])
+    expected = halves.sum(axis=0) / np.linalg.norm(halves.sum(axis=0))
+    np.testing.assert_allclose(bank.vectors[0], expected, atol=1e-5)
+    assert first == "Thing 0 is a tool. It has 0 parts."
+    assert len(bank.sentences) == 80 and "It has 7 parts." in bank.sentences
+    config = TowerConfig(batch_size=16, identity_share=0.25, mix={"a": 1.0}, passage_words=200)
+    batches = Batches(pairs, bank, config)
+    texts, rows, identity_rows = batches.sample()
+    targets = batches.targets(rows, identity_rows).numpy()
+    for text, row, target in zip(texts[12:], rows[12:], targets[12:], strict=True):
+        assert text == bank.sentences[row]
+        np.testing.assert_allclose(target, tiny_encoder.encode([text])[0], atol=1e-5)
+    np.testing.assert_array_equal(targets[:12], bank.vectors[rows[:12]])
 
 
 def test_headings_lose_numbering_and_shouting() -> None:
