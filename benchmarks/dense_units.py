@@ -323,8 +323,10 @@ def measure_hybrid(
     relevant,
     pooled_passages: bool = False,
     mixes: tuple[float, ...] = (),
+    weights: tuple[float, ...] = (),
 ) -> dict[str, float]:
-    """Dense and hybrid by unit (see the module docstring)."""
+    """Dense and hybrid by unit (see the module docstring); with `weights`, also the hybrid
+    of the sentence-passage mean at each of these fixed dense weights."""
     import dense_dev
 
     from docsearch.fusion import fuse
@@ -354,6 +356,13 @@ def measure_hybrid(
         for unit, dense in units.items():
             add(f"dense_{unit}", dense, q)
             add(f"hybrid_{unit}", fuse(dense, lexical[n], document_of), q)
+        for weight in weights:
+            mean = units["sentence_passage_mean"]
+            add(
+                f"hybrid_sentence_passage_mean_w{weight}",
+                fuse(mean, lexical[n], document_of, weight),
+                q,
+            )
     return {key: round(float(np.mean(values)), 4) for key, values in totals.items()}
 
 
@@ -374,10 +383,15 @@ def main() -> None:
         help="with --hybrid: also these shares of the sentence in the sentence-passage mean "
         "(e.g. 0.3,0.7); results under the key hybrid_by_unit_mixes",
     )
+    parser.add_argument(
+        "--weights",
+        default="",
+        help="with --hybrid: also the sentence-passage mean fused at these fixed dense weights",
+    )
     args = parser.parse_args()
     import dense_dev  # imports this module: not at the top
 
-    if args.teacher:
+    if args.teacher and not args.hybrid:
         teacher = dense_dev.TeacherEncoder()
         found = json.loads(args.out.read_text()) if args.out.exists() else {}
         found["teacher"] = {"machine": machine_info()}
@@ -388,16 +402,18 @@ def main() -> None:
         return
     from docsearch.encoder import Encoder
 
-    encoder = Encoder.load(args.model, device="cpu")
+    encoder = dense_dev.TeacherEncoder() if args.teacher else Encoder.load(args.model, device="cpu")
     if args.hybrid:
         found = json.loads(args.out.read_text()) if args.out.exists() else {}
         mixes = tuple(float(m) for m in args.mixes.split(",") if m)
+        weights = tuple(float(w) for w in args.weights.split(",") if w)
         key = "hybrid_by_unit_pooled" if args.pooled else "hybrid_by_unit"
         key = "hybrid_by_unit_mixes" if mixes else key
+        key = f"teacher_{key}" if args.teacher else key
         found[key] = {"machine": machine_info(), "model": encoder.name}
         for name, (metric, folder, queries, relevant) in dense_dev.dev_sets().items():
             measured = measure_hybrid(
-                encoder, metric, folder, queries, relevant, args.pooled, mixes
+                encoder, metric, folder, queries, relevant, args.pooled, mixes, weights
             )
             found[key][name] = measured
             print(name, json.dumps(measured), flush=True)

@@ -1,6 +1,7 @@
-"""`docsearch tune` on SciFact (or Cranfield): retrieval before and after adapting the encoder.
+"""`docsearch tune` on SciFact (or another dev set): retrieval before and after adapting.
 
-    python benchmarks/tune.py [--set scifact|cranfield] [--minutes 15] [--teacher] [--force]
+    python benchmarks/tune.py [--set scifact|cranfield|sqlite3-doc|git-doc|zsh-doc]
+                              [--minutes 15] [--teacher] [--force]
                               [--teacher-map least_squares|rotation] [--teacher-whitening S]
                               [--teacher-share S] [--teacher-order random|coverage]
                               [--teacher-precision fp32|bf16|auto] [--target-negatives N]
@@ -11,6 +12,9 @@ copied, and `DocSearch.tune` adapts the encoder to the copy: it sees the abstrac
 claims (the queries) or the qrels. Then the 300 test claims are queried: nDCG@10 in dense,
 lexical and hybrid mode, before and after, plus STS-B test Spearman of the base and adapted
 models (does tuning on one corpus wreck the model elsewhere?) and the wall time of `tune`.
+
+With a Debian FAQ set (session 20) the index `debian_faq.py` left in the bench cache is copied
+and tuned, and its FAQ questions are scored by MRR@10 (`dense_dev.py`'s sets).
 
 Needs ../shared/data/eval; `--teacher` needs `pip install -e ".[teacher]"`.
 Appends to benchmarks/results/tune.json (one entry per run, keyed by label).
@@ -32,17 +36,25 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from docsearch.training.evaluation import read_sts, sts_spearman  # noqa: E402
 
+FAQ_SETS = ("sqlite3-doc", "git-doc", "zsh-doc")
 
-def set_scores(ds, queries, qrels) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """nDCG@10 of the set's test queries in each mode, through the engine."""
-    qids = list(queries)
+
+def set_scores(ds, queries, qrels, metric: str = "ndcg10") -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """nDCG@10 (or MRR@10) of the set's test queries in each mode, through the engine."""
+    import dense_units
+
+    qids = [q for q in queries if q in qrels]
     scores = {}
     for mode in ("dense", "lexical", "hybrid"):
         hits = ds.search_many(
             [queries[q] for q in qids], k=10, mode=mode, context=0, per_document=1
         )
         rankings = {q: [Path(h.path).stem for h in row] for q, row in zip(qids, hits, strict=True)}
-        scores[mode] = round(mean_ndcg(rankings, qrels), 4)
+        if metric == "ndcg10":
+            scores[mode] = round(mean_ndcg(rankings, qrels), 4)
+        else:
+            values = [dense_units.score(metric, rankings[q], qrels[q]) for q in qids]
+            scores[mode] = round(sum(values) / len(values), 4)
     return scores
 
 
@@ -63,7 +75,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--set", dest="name", choices=("scifact", "cranfield"), default="scifact")
+    parser.add_argument(
+        "--set", dest="name", choices=("scifact", "cranfield", *FAQ_SETS), default="scifact"
+    )
     parser.add_argument("--minutes", type=float, default=15.0, help="tune's time budget")
     parser.add_argument("--teacher", action="store_true", help="tune --teacher")
     parser.add_argument(
@@ -125,15 +139,21 @@ def main() -> None:
     from docsearch import DocSearch
     from docsearch.encoder import Encoder
 
-    corpus, queries, qrels = load_beir(args.name)
+    metric = "ndcg10"
+    if args.name in FAQ_SETS:
+        import dense_dev
+
+        metric, base_root, queries, qrels = dense_dev.dev_sets()[args.name]
+    else:
+        corpus, queries, qrels = load_beir(args.name)
+        base_root = base_index(corpus, args.name)
     sts = read_sts(EVAL / "stsb" / "sts-test.jsonl")
-    base_root = base_index(corpus, args.name)
     work = CACHE / "tune_work"
     shutil.rmtree(work, ignore_errors=True)
     shutil.copytree(base_root, work)
 
     ds = DocSearch(work, device="cpu")
-    before = set_scores(ds, queries, qrels)
+    before = set_scores(ds, queries, qrels, metric)
     base_sts = sts_spearman(ds.encoder.encode, *sts)
     started = time.perf_counter()
     config = None
@@ -161,7 +181,7 @@ def main() -> None:
         config = dataclasses.replace(default, **changes)
     report = ds.tune(args.minutes, teacher=args.teacher, force=args.force, config=config)
     wall = time.perf_counter() - started
-    after = set_scores(ds, queries, qrels)
+    after = set_scores(ds, queries, qrels, metric)
     adapted = Encoder.load(ds.model_dir(), device="cpu")
     prefix = "" if args.name == "scifact" else f"{args.name}-"
     label = args.label or f"{prefix}{'teacher' if args.teacher else 'self'}-{args.minutes:g}min"
