@@ -16,8 +16,8 @@ from docsearch.tokenizer import Tokenizer
 from docsearch.training.query_tower import (
     AnswerBank,
     Batches,
-    TowerConfig,
     TeacherRanking,
+    TowerConfig,
     make_tower,
     ranking_loss,
     tower_loss,
