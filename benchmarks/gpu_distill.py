@@ -59,8 +59,13 @@ does, scores Cranfield 0.354, SciFact 0.686, and the FAQs 0.489 / 0.377 / 0.479 
 its best passage encoded whole 0.374, 0.635 and 0.761 / 0.653 / 0.611, above BM25 everywhere
 (RESULTS.md, session 16). So the run trains on the teacher's vectors of whole passages too and
 at up to 256 tokens (session 17; a passage step is ~17 times a sentence step on two cores, which
-is why this is GPU work); using them needs a passage unit in the engine, not built yet. Measure
-what comes back by unit with `dense_units.py --model DIR`.
+is why this is GPU work). Since session 19 the engine ranks by best sentence and best passage
+pooled from the sentence vectors, and in that unit the teacher's *sentence* vectors already
+reach Cranfield 0.353, SciFact 0.687, FAQs 0.601 / 0.525 / 0.653, above BM25 everywhere
+(`dense_units.py --teacher --hybrid --pooled`, RESULTS.md, session 20): if the device time runs
+short, the sentence texts alone at `max_tokens = 64` aim at the same bars for a fraction of the
+steps' cost. Measure what comes back through the engine's unit with
+`dense_units.py --hybrid --pooled --model DIR`.
 
 Never run on a GPU yet (no session has been lent one); `run --smoke` checks every step on the CPU
 with 3,000 texts (16 minutes since session 17's 256-token texts: 15 s a step on two cores).
