@@ -16,10 +16,8 @@ feature. Writes benchmarks/results/feedback.json (~1.5 minutes on two cores).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -36,11 +34,16 @@ SETTINGS = [(m, beta) for m in (1, 3, 5) for beta in (0.5, 1.0, 2.0)]
 
 
 def feedback_vectors(
-    stored: dense_units.StoredIndex, query_vectors: np.ndarray, first_pass: list, m: int
+    stored: dense_units.StoredIndex,
+    passages: np.ndarray,
+    owner: np.ndarray,
+    query_vectors: np.ndarray,
+    first_pass: list,
+    m: int,
 ) -> np.ndarray:
-    """Per query: the mean of its top m documents' pooled passages nearest to it, normalised."""
-    passages = np.stack([dense_units.pooled(stored.vectors[a:b]) for _, a, b in stored.passages])
-    owner = np.array([doc for doc, _, _ in stored.passages])
+    """Per query: the mean of its top m documents' pooled passages nearest to it, normalised
+    (`passages`: the index's passages pooled from its sentence vectors, `owner`: their
+    documents)."""
     out = []
     for vector, hits in zip(query_vectors, first_pass, strict=True):
         chosen = []
@@ -54,42 +57,29 @@ def feedback_vectors(
 
 def measure(encoder, name: str, sets) -> dict[str, object]:
     """Dense and hybrid scores without feedback and at each setting, on one set."""
-    from docsearch.search import Filters, clean_query, search
+    from docsearch.search import clean_query
     from indexer import Index
 
     metric, folder, queries, relevant = sets[name]
     stored = dense_units.StoredIndex(folder)
+    passages = np.stack([dense_units.pooled(stored.vectors[a:b]) for _, a, b in stored.passages])
+    owner = np.array([doc for doc, _, _ in stored.passages])
     qids = [q for q in queries if q in relevant]
     texts = [clean_query(queries[q]) for q in qids]
     vectors = encoder.encode_queries(texts)
     index = Index.open(folder)
 
     def run(query_vectors: np.ndarray, mode: str) -> list:
-        encoded = dict(zip(texts, query_vectors, strict=True))
-        with ThreadPoolExecutor(1) as workers:
-            return search(
-                index,
-                texts,
-                functools.partial(query_side.lookup, encoded),
-                k=10,
-                mode=mode,
-                filters=Filters(),
-                context=0,
-                workers=workers,
-            )
+        return query_side.engine_hits(index, texts, query_vectors, mode)
 
     def scored(hits: list) -> float:
-        values = [
-            dense_units.score(metric, [Path(h.path).stem for h in found], relevant[q])
-            for q, found in zip(qids, hits, strict=True)
-        ]
-        return round(float(np.mean(values)), 4)
+        return query_side.mean_score(metric, qids, hits, relevant)
 
     try:
         first = run(vectors, "hybrid")
         out: dict[str, object] = {"dense": scored(run(vectors, "dense")), "hybrid": scored(first)}
         for m, beta in SETTINGS:
-            moved = vectors + beta * feedback_vectors(stored, vectors, first, m)
+            moved = vectors + beta * feedback_vectors(stored, passages, owner, vectors, first, m)
             moved /= np.linalg.norm(moved, axis=1, keepdims=True)
             out[f"m{m}_beta{beta}"] = {
                 "dense": scored(run(moved, "dense")),

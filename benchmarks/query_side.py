@@ -18,7 +18,6 @@ benchmarks/results/query_side.json (one entry per model; the shipped model is me
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -49,14 +48,37 @@ def check_documents_side(encoder, folder: Path) -> None:
         )
 
 
-def lookup(encoded: dict[str, np.ndarray], texts: list[str]) -> np.ndarray:
-    """The vectors of `texts`, encoded beforehand (`search` asks for them by text)."""
-    return np.stack([encoded[t] for t in texts])
+def engine_hits(index, texts: list[str], vectors: np.ndarray, mode: str) -> list:
+    """The engine's 10 best documents (`search.search`) for each query text, whose query
+    vectors are given (row i for `texts[i]`)."""
+    from docsearch.search import Filters, search
+
+    encoded = dict(zip(texts, vectors, strict=True))
+    with ThreadPoolExecutor(1) as workers:
+        return search(
+            index,
+            texts,
+            lambda asked: np.stack([encoded[t] for t in asked]),
+            k=10,
+            mode=mode,
+            filters=Filters(),
+            context=0,
+            workers=workers,
+        )
+
+
+def mean_score(metric: str, qids: list[str], hits: list, relevant) -> float:
+    """The set's metric over its queries' hits, by document file stem."""
+    totals = [
+        dense_units.score(metric, [Path(h.path).stem for h in found], relevant[q])
+        for q, found in zip(qids, hits, strict=True)
+    ]
+    return round(float(np.mean(totals)), 4)
 
 
 def measure(encoder, sets) -> dict[str, float]:
     """Dense and hybrid score of `encoder`'s queries on each set, through `search.search`."""
-    from docsearch.search import Filters, clean_query, search
+    from docsearch.search import clean_query
     from indexer import Index
 
     out: dict[str, float] = {}
@@ -64,26 +86,12 @@ def measure(encoder, sets) -> dict[str, float]:
         check_documents_side(encoder, folder)
         qids = [q for q in queries if q in relevant]
         texts = [clean_query(queries[q]) for q in qids]
-        encoded = dict(zip(texts, encoder.encode_queries(texts), strict=True))
+        vectors = encoder.encode_queries(texts)
         index = Index.open(folder)
         try:
-            with ThreadPoolExecutor(1) as workers:
-                for mode in MODES:
-                    hits = search(
-                        index,
-                        texts,
-                        functools.partial(lookup, encoded),
-                        k=10,
-                        mode=mode,
-                        filters=Filters(),
-                        context=0,
-                        workers=workers,
-                    )
-                    totals = [
-                        dense_units.score(metric, [Path(h.path).stem for h in found], relevant[q])
-                        for q, found in zip(qids, hits, strict=True)
-                    ]
-                    out[f"{mode}_{name}"] = round(float(np.mean(totals)), 4)
+            for mode in MODES:
+                hits = engine_hits(index, texts, vectors, mode)
+                out[f"{mode}_{name}"] = mean_score(metric, qids, hits, relevant)
         finally:
             index.close()
         print(name, {m: out[f"{m}_{name}"] for m in MODES}, flush=True)

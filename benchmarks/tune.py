@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 from machine import machine_info
-from quality import CACHE, EVAL, RESULTS, load_beir, mean_ndcg, write_corpus_files
+from quality import CACHE, EVAL, RESULTS, load_beir, write_corpus_files
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -50,11 +50,8 @@ def set_scores(ds, queries, qrels, metric: str = "ndcg10") -> dict[str, float]: 
             [queries[q] for q in qids], k=10, mode=mode, context=0, per_document=1
         )
         rankings = {q: [Path(h.path).stem for h in row] for q, row in zip(qids, hits, strict=True)}
-        if metric == "ndcg10":
-            scores[mode] = round(mean_ndcg(rankings, qrels), 4)
-        else:
-            values = [dense_units.score(metric, rankings[q], qrels[q]) for q in qids]
-            scores[mode] = round(sum(values) / len(values), 4)
+        values = [dense_units.score(metric, rankings[q], qrels[q]) for q in qids]
+        scores[mode] = round(sum(values) / len(values), 4)
     return scores
 
 

@@ -94,7 +94,7 @@ class AnswerBank:
     """The answers' texts and their base-encoder vectors (cached on disk by model and texts).
 
     With `pooled`, an answer's vector is the pool of its sentences' vectors (`pooling.py`), as
-    the engine stores a passage; and `sentences` / `sentence_vectors` keep a sample of those
+    the engine stores a passage, and `sentences` / `sentence_vectors` keep a sample of those
     sentences with their own vectors, the identity rows of a batch. Without it, the answers
     are sentences and serve as both.
     """
@@ -102,40 +102,39 @@ class AnswerBank:
     def __init__(
         self, pairs: list[QuestionPair], encoder: Encoder, cache: Path, pooled: bool = False
     ) -> None:
+        self.pooled = pooled
         self.texts = list(dict.fromkeys(a for p in pairs for a in p.answers))
-        row = {t: i for i, t in enumerate(self.texts)}
-        self.answers_of = [np.array([row[a] for a in p.answers]) for p in pairs]
+        self.row = {t: i for i, t in enumerate(self.texts)}
         key = f"{encoder.fingerprint}_{len(self.texts)}_{hash_texts(self.texts)}"
         key += "_pooled" if pooled else ""
         path = cache / f"answers_{key}.npz"
         if not path.exists():
             started = time.perf_counter()
-            vectors, sentences, sentence_vectors = _encode_answers(self.texts, encoder, pooled)
+            arrays = _encode_answers(self.texts, encoder, pooled)
             log.info("encoded %d answers in %.0f s", len(self.texts), time.perf_counter() - started)
             cache.mkdir(parents=True, exist_ok=True)
-            np.savez(path, vectors=vectors, sentences=sentences, sentence_vectors=sentence_vectors)
+            np.savez(path, allow_pickle=False, **arrays)
         with np.load(path) as saved:
             self.vectors = saved["vectors"]
-            self.sentences = [str(t) for t in saved["sentences"]]
-            self.sentence_vectors = saved["sentence_vectors"]
+            self.sentences = [str(t) for t in saved["sentences"]] if pooled else self.texts
+            self.sentence_vectors = saved["sentence_vectors"] if pooled else self.vectors
 
 
 IDENTITY_SENTENCES = 100_000  # sentences kept for the identity rows of a pooled bank
 
 
-def _encode_answers(
-    texts: list[str], encoder: Encoder, pooled: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The answers' vectors, and the sentences (with their vectors) for identity rows."""
+def _encode_answers(texts: list[str], encoder: Encoder, pooled: bool) -> dict[str, np.ndarray]:
+    """The answers' vectors, and for a pooled bank a sample of their sentences with theirs."""
     if not pooled:
-        vectors = encoder.encode(texts, batch_size=64)
-        return vectors, np.array([], dtype=str), np.zeros((0, vectors.shape[1]), np.float32)
-    splits = SentenceSplits()
-    sentences, owner = splits.flatten(texts)
+        return {"vectors": encoder.encode(texts, batch_size=64)}
+    sentences, owner = SentenceSplits().flatten(texts)
     sentence_vectors = encoder.encode(sentences, batch_size=128)
-    vectors = pool(sentence_vectors, owner, len(texts))
     keep = np.random.default_rng(0).permutation(len(sentences))[:IDENTITY_SENTENCES]
-    return vectors, np.array([sentences[i] for i in keep]), sentence_vectors[keep]
+    return {
+        "vectors": pool(sentence_vectors, owner, len(texts)),
+        "sentences": np.array([sentences[i] for i in keep]),
+        "sentence_vectors": sentence_vectors[keep],
+    }
 
 
 def hash_texts(texts: list[str]) -> str:
@@ -180,31 +179,28 @@ class Batches:
     def __init__(self, pairs: list[QuestionPair], bank: AnswerBank, config: TowerConfig) -> None:
         self.bank, self.config = bank, config
         self.questions = QuestionPairs(pairs, config.mix, config.seed, config.group_size)
-        self.row = {t: i for i, t in enumerate(bank.texts)}
         self.rng = random.Random(config.seed)
 
     def sample(self) -> tuple[list[str], np.ndarray, np.ndarray]:
         """Query texts, the row of each one's target, and which rows are identity rows."""
         n_identity = int(self.config.batch_size * self.config.identity_share)
         texts, answers = self.questions.sample(self.config.batch_size - n_identity)
-        rows = [self.row[a] for a in answers]
-        pooled = len(self.bank.sentences) > 0
-        pool_size = len(self.bank.sentences) if pooled else len(self.bank.texts)
-        taken = set() if pooled else set(rows)
-        for row in self.rng.sample(range(pool_size), n_identity + len(taken)):
+        rows = [self.bank.row[a] for a in answers]
+        # Unpooled, identity rows come from the answers' own table: none may repeat a target.
+        taken = set() if self.bank.pooled else set(rows)
+        for row in self.rng.sample(range(len(self.bank.sentences)), n_identity + len(taken)):
             if len(texts) == self.config.batch_size:
                 break
             if row not in taken:
-                texts.append(self.bank.sentences[row] if pooled else self.bank.texts[row])
+                texts.append(self.bank.sentences[row])
                 rows.append(row)
         identity = np.arange(len(texts)) >= len(answers)
         return texts, np.array(rows), identity
 
     def targets(self, rows: np.ndarray, identity: np.ndarray) -> torch.Tensor:
         """float32[batch, dim]: each row's target vector."""
-        if len(self.bank.sentences) == 0:
-            return torch.from_numpy(self.bank.vectors[rows])
-        out = self.bank.vectors[np.where(identity, 0, rows)].copy()
+        out = np.empty((len(rows), self.bank.vectors.shape[1]), np.float32)
+        out[~identity] = self.bank.vectors[rows[~identity]]
         out[identity] = self.bank.sentence_vectors[rows[identity]]
         return torch.from_numpy(out)
 
@@ -224,12 +220,11 @@ class TeacherRanking:
         from docsearch.training.teacher import load_teacher_cache
 
         texts, vectors = load_teacher_cache(directory)
-        row = {t: i for i, t in enumerate(bank.texts)}
-        answers = [i for i, t in enumerate(texts) if t in row]
-        asked = [i for i, t in enumerate(texts) if t in queries and t not in row]
+        answers = [i for i, t in enumerate(texts) if t in bank.row]
+        asked = [i for i, t in enumerate(texts) if t in queries and t not in bank.row]
         if not answers or not asked:
             raise ValueError(f"{directory} holds no answers or questions of these pairs")
-        self.student_answers = torch.from_numpy(bank.vectors[[row[texts[i]] for i in answers]])
+        self.student_answers = torch.from_numpy(bank.vectors[[bank.row[texts[i]] for i in answers]])
         self.teacher_answers = torch.from_numpy(vectors[answers].astype(np.float32))
         self.questions = [texts[i] for i in asked]
         self.teacher_questions = torch.from_numpy(vectors[asked].astype(np.float32))
