@@ -54,6 +54,15 @@ def dev_sets() -> dict[str, tuple[str, Path, dict[str, str], dict[str, dict[str,
     return sets
 
 
+def built_dev_sets() -> dict[str, tuple[str, Path, dict[str, str], dict[str, dict[str, int]]]]:
+    """`dev_sets()`, or exit naming the scripts to run where an index is not built yet."""
+    sets = dev_sets()
+    missing = [name for name, (_, folder, _, _) in sets.items() if not folder.exists()]
+    if missing:
+        sys.exit(f"no index for {missing}: run quality.py and debian_faq.py first")
+    return sets
+
+
 def sentence_texts(folder: Path) -> list[str]:
     """The index's sentence texts in the order `dense_units.StoredIndex` keeps its rows."""
     db = sqlite3.connect(folder / "index.sqlite3")
@@ -180,10 +189,7 @@ def main() -> None:
     args = parser.parse_args()
     from docsearch.encoder import Encoder
 
-    sets = dev_sets()
-    missing = [name for name, (_, folder, _, _) in sets.items() if not folder.exists()]
-    if missing:
-        sys.exit(f"no index for {missing}: run quality.py and debian_faq.py first")
+    sets = built_dev_sets()
     result: dict[str, object] = {"machine": machine_info()}
     if args.out.exists():
         result.update(json.loads(args.out.read_text()))

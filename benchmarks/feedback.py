@@ -100,7 +100,7 @@ def main() -> None:
     from docsearch.encoder import Encoder
 
     encoder = Encoder.load(None, device="cpu")
-    sets = dense_dev.dev_sets()
+    sets = dense_dev.built_dev_sets()
     result: dict[str, object] = {"machine": machine_info(), "model": encoder.name}
     for name in sets:
         result[name] = measure(encoder, name, sets)
