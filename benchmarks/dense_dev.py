@@ -65,12 +65,28 @@ def built_dev_sets() -> dict[str, tuple[str, Path, dict[str, str], dict[str, dic
 
 def sentence_texts(folder: Path) -> list[str]:
     """The index's sentence texts in the order `dense_units.StoredIndex` keeps its rows."""
+    return [text for (text,) in _sentence_rows(folder, "text")]
+
+
+def sentence_documents(folder: Path) -> np.ndarray:
+    """Each sentence's document id, in `sentence_texts`' order."""
+    return np.array([d for (d,) in _sentence_rows(folder, "document_id")], dtype=np.int64)
+
+
+def _sentence_rows(folder: Path, column: str) -> list[tuple[object]]:
     db = sqlite3.connect(folder / "index.sqlite3")
     try:
-        rows = db.execute("SELECT text FROM sentences ORDER BY document_id, ordinal").fetchall()
+        return db.execute(
+            f"SELECT {column} FROM sentences ORDER BY document_id, ordinal"
+        ).fetchall()
     finally:
         db.close()
-    return [text for (text,) in rows]
+
+
+def teacher_cache(texts: list[str]) -> Path:
+    """Where `TeacherEncoder` keeps its vectors of `texts` (fp16, by the texts' digest)."""
+    digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
+    return CACHE / "dense_dev_teacher" / f"{digest}.npy"
 
 
 FETCH = 100  # candidates per side, as fusion.py and the engine's hybrid mode fetch
@@ -86,13 +102,11 @@ class TeacherEncoder:
         from docsearch.training.teacher import load_teacher
 
         self.model = load_teacher("cpu")
-        self.cache = CACHE / "dense_dev_teacher"
-        self.cache.mkdir(parents=True, exist_ok=True)
+        (CACHE / "dense_dev_teacher").mkdir(parents=True, exist_ok=True)
 
     def encode(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
         """Unit float32 vectors (the teacher takes 64 texts a batch, whatever `measure` asks)."""
-        digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
-        path = self.cache / f"{digest}.npy"
+        path = teacher_cache(texts)
         if path.exists():
             return np.load(path).astype(np.float32)
         vectors = self.model.encode(

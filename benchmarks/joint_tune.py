@@ -26,15 +26,13 @@ run's facts to benchmarks/results/joint_tune.json.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import sqlite3
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
-from machine import CACHE, RESULTS, machine_info
+from machine import RESULTS, machine_info
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -46,23 +44,12 @@ RUNS = Path.home() / ".cache" / "docsearch" / "runs"
 
 def cached_teacher(texts: list[str]) -> np.ndarray:
     """The teacher's unit vectors of `texts` as `dense_dev.TeacherEncoder` cached them."""
-    digest = hashlib.sha1("\n".join(texts).encode()).hexdigest()[:16]
-    path = CACHE / "dense_dev_teacher" / f"{digest}.npy"
+    path = dense_dev.teacher_cache(texts)
     if not path.exists():
         sys.exit(f"no teacher vectors cached at {path}: run dense_dev.py --teacher first")
     vectors = np.load(path).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True).clip(1e-12)
     return vectors
-
-
-def document_ids(folder: Path) -> np.ndarray:
-    """Each sentence's document, in `dense_dev.sentence_texts` order."""
-    db = sqlite3.connect(folder / "index.sqlite3")
-    try:
-        rows = db.execute("SELECT document_id FROM sentences ORDER BY document_id, ordinal")
-        return np.array([d for (d,) in rows.fetchall()], dtype=np.int64)
-    finally:
-        db.close()
 
 
 def union(names: list[str], first: int | None = None):  # type: ignore[no-untyped-def]
@@ -81,7 +68,7 @@ def union(names: list[str], first: int | None = None):  # type: ignore[no-untype
     for name in names:
         folder = sets[name][1]
         these = dense_dev.sentence_texts(folder)
-        ids = document_ids(folder)
+        ids = dense_dev.sentence_documents(folder)
         chosen = np.arange(len(these)) if first is None else coverage_order(these)[:first]
         rows.append(chosen + len(texts))
         teacher.append(cached_teacher(these)[chosen])
@@ -97,9 +84,9 @@ def held_in(corpus, rows: np.ndarray, teacher: np.ndarray):  # type: ignore[no-u
     """What tune trains on: `corpus` without the documents `validation.split` holds out, and
     the targets of the sentences kept (renumbered)."""
     from docsearch.tuning.pairs import Corpus
-    from docsearch.tuning.validation import HOLD_OUT_EVERY
+    from docsearch.tuning.validation import held_out
 
-    keep = corpus.document_ids % HOLD_OUT_EVERY != HOLD_OUT_EVERY - 1
+    keep = ~held_out(corpus.document_ids)
     new_row = np.cumsum(keep) - 1
     kept = Corpus(
         [t for t, k in zip(corpus.texts, keep, strict=True) if k], corpus.document_ids[keep]

@@ -24,9 +24,15 @@ MAX_PAIRS = 1024
 MIN_PAIRS = 16
 
 
+def held_out(document_ids: np.ndarray) -> np.ndarray:
+    """bool[n]: whether each sentence's document is one `split` holds out."""
+    held: np.ndarray = document_ids % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1
+    return held
+
+
 def split(corpus: Corpus) -> tuple[Corpus, Corpus]:
     """(training corpus, held-out corpus), whole documents each, reading order kept."""
-    held = corpus.document_ids % HOLD_OUT_EVERY == HOLD_OUT_EVERY - 1
+    held = held_out(corpus.document_ids)
     if held.all() or not held.any():
         return corpus, Corpus([], np.empty(0, np.int64))
     return _subset(corpus, ~held), _subset(corpus, held)
