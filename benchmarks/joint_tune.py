@@ -83,14 +83,11 @@ def union(names: list[str], first: int | None = None):  # type: ignore[no-untype
 def held_in(corpus, rows: np.ndarray, teacher: np.ndarray):  # type: ignore[no-untyped-def]
     """What tune trains on: `corpus` without the documents `validation.split` holds out, and
     the targets of the sentences kept (renumbered)."""
-    from docsearch.tuning.pairs import Corpus
-    from docsearch.tuning.validation import held_out
+    from docsearch.tuning.validation import held_out, split
 
     keep = ~held_out(corpus.document_ids)
     new_row = np.cumsum(keep) - 1
-    kept = Corpus(
-        [t for t, k in zip(corpus.texts, keep, strict=True) if k], corpus.document_ids[keep]
-    )
+    kept, _ = split(corpus)
     targeted = keep[rows]
     return kept, new_row[rows[targeted]], teacher[targeted]
 
