@@ -1,0 +1,127 @@
+"""gpu_distill.py's distillation on two CPU cores, spread over sessions (issue 13).
+
+    python benchmarks/cpu_distill.py encode            # resumable; stop it any time (Ctrl-C)
+    python benchmarks/cpu_distill.py progress          # how many texts have teacher vectors
+    python benchmarks/cpu_distill.py train --minutes 45 [--recipe continue|scratch]
+
+Why: no session since 8 has been lent a GPU, and gpu_distill.py's "far more distillation" (the
+teacher's vectors of ~1M R texts where v4 saw 362k) waits on one. On two cores the teacher
+encodes ~150 short texts/s, so the same corpus takes a few hours: more than a session spends,
+less than two. `encode` writes them as `training.teacher` shards (8,192 texts each, float16)
+under ~/.cache/docsearch/distill/teacher; a shard is written whole or not at all, so a run cut
+short (or killed to free the cores) resumes at the next shard.
+
+Its input is `.gpu/corpus.json.xz` (`gpu_distill.py pack`, 3 minutes, from
+../shared/data/train). The order is fixed once, in `texts.jsonl` beside the shards: the short
+texts in a seeded shuffle, so that any prefix is a fair sample of every source, then the ~40k
+question-answer passages of up to 200 words, which cost the teacher ~10x a sentence each and
+which the sentence recipe does not need (model card: the teacher's sentence vectors, pooled as
+the engine pools them, already clear the dense bars).
+
+`train` trains on the short texts encoded so far, with the corpus's sentence-level pairs, by
+gpu_distill.py's own `student` (`configs/attempt-cpu-distill.toml`: v4's batch sizes, 64
+tokens, two threads), and writes ~/.cache/docsearch/runs/cpu-distill-RECIPE/{run.json,model}.
+`continue` (the default) continues the shipped model on the teacher's vectors whitened and
+rotated into its space at a quarter of the rate; `scratch` trains a new one and whitens it.
+Measure what it makes through the engine's unit:
+
+    python benchmarks/dense_units.py --hybrid --pooled \
+        --model ~/.cache/docsearch/runs/cpu-distill-continue/model
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import random
+import shutil
+import sys
+from pathlib import Path
+from typing import Any
+
+from gpu_distill import PACKED, REPO, read_corpus, student
+
+CACHE = Path.home() / ".cache" / "docsearch" / "distill"
+TEACHER = CACHE / "teacher"
+CONFIG = REPO / "configs" / "attempt-cpu-distill.toml"
+RUNS = Path.home() / ".cache" / "docsearch" / "runs"
+SEED = 0
+
+
+def ordered_texts(texts: list[str], pairs: list[Any]) -> tuple[list[str], int]:
+    """The corpus's texts in encoding order, and how many come before the passages."""
+    passages = {p.positive for p in pairs if p.source.startswith("passage_")}
+    short = [t for t in texts if t not in passages]
+    random.Random(SEED).shuffle(short)
+    return short + [t for t in texts if t in passages], len(short)
+
+
+def encode() -> None:
+    from docsearch.training.teacher import cache_teacher_vectors
+
+    corpus = PACKED / "corpus.json.xz"
+    if not corpus.exists():
+        sys.exit(f"{corpus} is missing: run `python benchmarks/gpu_distill.py pack` first")
+    texts, short = ordered_texts(*read_corpus(corpus))
+    print(f"{len(texts):,} texts, the first {short:,} short; shards in {TEACHER}", flush=True)
+    cache_teacher_vectors(texts, TEACHER, show_progress=True)
+
+
+def progress() -> None:
+    from docsearch.training.teacher import SHARD_SIZE
+
+    done = len(list(TEACHER.glob("vectors-?????.npy")))
+    total = sum(1 for _ in (TEACHER / "texts.jsonl").open()) if TEACHER.exists() else 0
+    print(f"{min(done * SHARD_SIZE, total):,} of {total:,} texts have teacher vectors")
+
+
+def train(minutes: float, recipe: str) -> None:
+    import time
+
+    from docsearch.training.teacher import load_teacher_cache
+    from docsearch.training.train import TrainConfig
+
+    corpus, pairs = read_corpus(PACKED / "corpus.json.xz")
+    _, short = ordered_texts(corpus, pairs)
+    texts, vectors = load_teacher_cache(TEACHER)
+    texts, vectors = texts[:short], vectors[:short]
+    pairs = [p for p in pairs if not p.source.startswith("passage_")]
+    out = RUNS / f"cpu-distill-{recipe}"
+    shutil.rmtree(out / "work", ignore_errors=True)  # a fresh run: train() would resume one
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, object] = {"device": "cpu", "texts": len(texts), "pairs": len(pairs)}
+    print(f"{len(texts):,} texts with teacher vectors, {len(pairs):,} pairs", flush=True)
+    clock = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        report[f"{name}_s"] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+        print(f"{name}: {report[f'{name}_s']} s", flush=True)
+        (out / "run.json").write_text(json.dumps(report, indent=2) + "\n")
+
+    config = TrainConfig.from_toml(CONFIG)
+    student(texts, vectors, pairs, config, out / "work", out, minutes, recipe, "cpu", phase, report)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("encode", help="teacher vectors, resumable shards")
+    commands.add_parser("progress", help="how far encode has got")
+    training = commands.add_parser("train", help="a student on the vectors so far")
+    training.add_argument("--minutes", type=float, default=45.0, help="of training")
+    training.add_argument("--recipe", choices=("continue", "scratch"), default="continue")
+    args = parser.parse_args()
+    if args.command == "train":
+        train(args.minutes, args.recipe)
+    else:
+        {"encode": encode, "progress": progress}[args.command]()
+
+
+if __name__ == "__main__":
+    main()
