@@ -13,10 +13,10 @@ short (or killed to free the cores) resumes at the next shard.
 
 Its input is `.gpu/corpus.json.xz` (`gpu_distill.py pack`, 3 minutes, from
 ../shared/data/train). The order is fixed once, in `texts.jsonl` beside the shards: the short
-texts in a seeded shuffle, so that any prefix is a fair sample of every source, then the ~40k
-question-answer passages of up to 200 words, which cost the teacher ~10x a sentence each and
-which the sentence recipe does not need (model card: the teacher's sentence vectors, pooled as
-the engine pools them, already clear the dense bars).
+texts in a seeded shuffle, so that any prefix is a fair sample of every source, then the
+86,585 answers of the question -> passage pairs (up to 200 words; a third over 40), which cost
+the teacher up to ~10x a sentence each and which the sentence recipe leaves out (model card: the
+teacher's sentence vectors, pooled as the engine pools them, already clear the dense bars).
 
 `train` trains on the short texts encoded so far, with the corpus's sentence-level pairs, by
 gpu_distill.py's own `student` (`configs/attempt-cpu-distill.toml`: v4's batch sizes, 64
