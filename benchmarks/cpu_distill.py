@@ -3,6 +3,7 @@
     python benchmarks/cpu_distill.py encode            # resumable; stop it any time (Ctrl-C)
     python benchmarks/cpu_distill.py progress          # how many texts have teacher vectors
     python benchmarks/cpu_distill.py train --minutes 45 [--recipe continue|scratch]
+    python benchmarks/cpu_distill.py train --steps 8000 --recipe scratch   # resumable
 
 Why: no session since 8 has been lent a GPU, and gpu_distill.py's "far more distillation" (the
 teacher's vectors of ~1M R texts where v4 saw 362k) waits on one. On two cores the teacher
@@ -76,7 +77,7 @@ def progress() -> None:
     print(f"{min(done * SHARD_SIZE, total):,} of {total:,} texts have teacher vectors")
 
 
-def train(minutes: float, recipe: str) -> None:
+def train(minutes: float, recipe: str, steps: int | None) -> None:
     import time
 
     from docsearch.training.teacher import load_teacher_cache
@@ -88,7 +89,8 @@ def train(minutes: float, recipe: str) -> None:
     texts, vectors = texts[:short], vectors[:short]
     pairs = [p for p in pairs if not p.source.startswith("passage_")]
     out = RUNS / f"cpu-distill-{recipe}"
-    shutil.rmtree(out / "work", ignore_errors=True)  # a fresh run: train() would resume one
+    if steps is None:  # a run of so many minutes starts afresh (train() would resume one)
+        shutil.rmtree(out / "work", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, object] = {"device": "cpu", "texts": len(texts), "pairs": len(pairs)}
     print(f"{len(texts):,} texts with teacher vectors, {len(pairs):,} pairs", flush=True)
@@ -102,7 +104,8 @@ def train(minutes: float, recipe: str) -> None:
         (out / "run.json").write_text(json.dumps(report, indent=2) + "\n")
 
     config = TrainConfig.from_toml(CONFIG)
-    student(texts, vectors, pairs, config, out / "work", out, minutes, recipe, "cpu", phase, report)
+    work = out / "work"
+    student(texts, vectors, pairs, config, work, out, minutes, recipe, "cpu", phase, report, steps)
 
 
 def main() -> None:
@@ -116,9 +119,16 @@ def main() -> None:
     training = commands.add_parser("train", help="a student on the vectors so far")
     training.add_argument("--minutes", type=float, default=45.0, help="of training")
     training.add_argument("--recipe", choices=("continue", "scratch"), default="continue")
+    training.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="exactly this many steps instead of --minutes, resumable: stop it any time and "
+        "run the same command again (a checkpoint every 250 steps)",
+    )
     args = parser.parse_args()
     if args.command == "train":
-        train(args.minutes, args.recipe)
+        train(args.minutes, args.recipe, args.steps)
     else:
         {"encode": encode, "progress": progress}[args.command]()
 

@@ -365,9 +365,11 @@ def student(
     device: str,
     phase: Any,
     report: dict[str, Any],
+    steps: int | None = None,
 ) -> None:
     """Train the student on `texts`' teacher `vectors` and `pairs` for about `minutes` (steps
-    from a timed warm-up) by `recipe`, then write `out/model` (whitened if from scratch).
+    from a timed warm-up) or exactly `steps`, by `recipe`, then write `out/model` (whitened if
+    from scratch). A run in `work/run` with a checkpoint resumes from it (`training.train`).
     `phase(name)` records each phase's time in `report` (cpu_distill.py shares this)."""
     from docsearch.model import load_model
     from docsearch.model_config import shipped_model_dir
@@ -377,15 +379,17 @@ def student(
 
     tokenizer = Tokenizer.load(shipped_model_dir() / "tokenizer.model")
     evaluate = sts_model_evaluator(PACKED / "sts-dev.jsonl", tokenizer)
-    warm = dataclasses.replace(config, steps=40, eval_every=10**9, checkpoint_every=10**9)
-    head = min(len(texts), 16_384)
-    started = time.monotonic()
-    train(warm, work / "warm-up", texts[:head], vectors[:head], pairs, tokenizer=tokenizer)
-    per_step = (time.monotonic() - started) / warm.steps
-    steps = max(20, int(minutes * 60 / per_step))
+    if steps is None:
+        warm = dataclasses.replace(config, steps=40, eval_every=10**9, checkpoint_every=10**9)
+        head = min(len(texts), 16_384)
+        started = time.monotonic()
+        train(warm, work / "warm-up", texts[:head], vectors[:head], pairs, tokenizer=tokenizer)
+        per_step = (time.monotonic() - started) / warm.steps
+        steps = max(20, int(minutes * 60 / per_step))
+        report["seconds_per_step"] = round(per_step, 4)
+        phase("warm_up")
     config = dataclasses.replace(config, steps=steps, eval_every=max(10, steps // 8))
-    report.update(seconds_per_step=round(per_step, 4), steps=steps, recipe=recipe)
-    phase("warm_up")
+    report.update(steps=steps, recipe=recipe)
 
     init_from = None
     if recipe == "continue":
