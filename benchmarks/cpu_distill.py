@@ -33,7 +33,6 @@ Measure what it makes through the engine's unit:
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import random
 import shutil
@@ -41,7 +40,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from gpu_distill import PACKED, REPO, read_corpus, student
+from gpu_distill import PACKED, REPO, phase_timer, read_corpus, student
 
 CACHE = Path.home() / ".cache" / "docsearch" / "distill"
 TEACHER = CACHE / "teacher"
@@ -78,8 +77,6 @@ def progress() -> None:
 
 
 def train(minutes: float, recipe: str, steps: int | None) -> None:
-    import time
-
     from docsearch.training.teacher import load_teacher_cache
     from docsearch.training.train import TrainConfig
 
@@ -92,17 +89,9 @@ def train(minutes: float, recipe: str, steps: int | None) -> None:
     if steps is None:  # a run of so many minutes starts afresh (train() would resume one)
         shutil.rmtree(out / "work", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
-    report: dict[str, object] = {"device": "cpu", "texts": len(texts), "pairs": len(pairs)}
+    report: dict[str, Any] = {"device": "cpu", "texts": len(texts), "pairs": len(pairs)}
     print(f"{len(texts):,} texts with teacher vectors, {len(pairs):,} pairs", flush=True)
-    clock = time.monotonic()
-
-    def phase(name: str) -> None:
-        nonlocal clock
-        report[f"{name}_s"] = round(time.monotonic() - clock, 1)
-        clock = time.monotonic()
-        print(f"{name}: {report[f'{name}_s']} s", flush=True)
-        (out / "run.json").write_text(json.dumps(report, indent=2) + "\n")
-
+    phase = phase_timer(out, report)
     config = TrainConfig.from_toml(CONFIG)
     work = out / "work"
     student(texts, vectors, pairs, config, work, out, minutes, recipe, "cpu", phase, report, steps)

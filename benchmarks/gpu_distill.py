@@ -318,15 +318,7 @@ def run(out: Path, minutes: float, smoke: bool, recipe: str) -> None:
     device = "cuda" if torch.cuda.is_available() and not smoke else "cpu"
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"device": torch.cuda.get_device_name() if device == "cuda" else "cpu"}
-    clock = time.monotonic()
-
-    def phase(name: str) -> None:
-        nonlocal clock
-        report[f"{name}_s"] = round(time.monotonic() - clock, 1)
-        clock = time.monotonic()
-        print(f"{name}: {report[f'{name}_s']} s", flush=True)
-        (out / "run.json").write_text(json.dumps(report, indent=2) + "\n")
-
+    phase = phase_timer(out, report)
     report["bf16_training_step"] = preflight(device)
     texts, pairs = read_corpus(PACKED / "corpus.json.xz")
     if smoke:
@@ -351,6 +343,21 @@ def run(out: Path, minutes: float, smoke: bool, recipe: str) -> None:
     if smoke:
         config = dataclasses.replace(config, threads=2)
     student(texts, vectors, pairs, config, work, out, minutes, recipe, device, phase, report)
+
+
+def phase_timer(out: Path, report: dict[str, Any]) -> Any:
+    """A function `phase(name)` that records the seconds since the last call as `NAME_s` in
+    `report` and rewrites `out/run.json`, so that a run cut short still says how far it got."""
+    clock = time.monotonic()
+
+    def phase(name: str) -> None:
+        nonlocal clock
+        report[f"{name}_s"] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+        print(f"{name}: {report[f'{name}_s']} s", flush=True)
+        (out / "run.json").write_text(json.dumps(report, indent=2) + "\n")
+
+    return phase
 
 
 def student(
