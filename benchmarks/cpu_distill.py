@@ -76,14 +76,14 @@ def progress() -> None:
     print(f"{min(done * SHARD_SIZE, total):,} of {total:,} texts have teacher vectors")
 
 
-def train(minutes: float, recipe: str, steps: int | None) -> None:
+def train(minutes: float, recipe: str, steps: int | None, first: int | None) -> None:
     from docsearch.training.teacher import load_teacher_cache
     from docsearch.training.train import TrainConfig
 
     corpus, pairs = read_corpus(PACKED / "corpus.json.xz")
     _, short = ordered_texts(corpus, pairs)
     texts, vectors = load_teacher_cache(TEACHER)
-    texts, vectors = texts[:short], vectors[:short]
+    texts, vectors = texts[: min(short, first or short)], vectors[: min(short, first or short)]
     pairs = [p for p in pairs if not p.source.startswith("passage_")]
     out = RUNS / f"cpu-distill-{recipe}"
     if steps is None:  # a run of so many minutes starts afresh (train() would resume one)
@@ -107,7 +107,14 @@ def main() -> None:
     commands.add_parser("progress", help="how far encode has got")
     training = commands.add_parser("train", help="a student on the vectors so far")
     training.add_argument("--minutes", type=float, default=45.0, help="of training")
-    training.add_argument("--recipe", choices=("continue", "scratch"), default="continue")
+    training.add_argument(
+        "--recipe",
+        choices=("continue", "scratch", "self"),
+        default="continue",
+        help="self: continue on the shipped model's own vectors (a control: what continuing "
+        "costs by itself)",
+    )
+    training.add_argument("--texts", type=int, default=None, help="only the first N texts")
     training.add_argument(
         "--steps",
         type=int,
@@ -117,7 +124,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.command == "train":
-        train(args.minutes, args.recipe, args.steps)
+        train(args.minutes, args.recipe, args.steps, args.texts)
     else:
         {"encode": encode, "progress": progress}[args.command]()
 

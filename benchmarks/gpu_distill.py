@@ -399,8 +399,8 @@ def student(
     report.update(steps=steps, recipe=recipe)
 
     init_from = None
-    if recipe == "continue":
-        vectors, config = continued(vectors, texts, config, device)
+    if recipe in ("continue", "self"):
+        vectors, config = continued(vectors, texts, config, device, own=recipe == "self")
         init_from = shipped_model_dir()
         phase("targets")
     best = train(
@@ -425,15 +425,26 @@ def student(
 
 
 def continued(
-    teacher: np.ndarray, texts: list[str], config: Any, device: str, fit_on: int = 50_000
+    teacher: np.ndarray,
+    texts: list[str],
+    config: Any,
+    device: str,
+    fit_on: int = 50_000,
+    own: bool = False,
 ) -> tuple[np.ndarray, Any]:
     """`--recipe continue`: targets and settings to continue the shipped (whitened) model, as
     `training.question_distill` does on the CPU: the teacher's vectors whitened like the model
     and rotated into its coordinates (`tuning.run.in_base_space`'s rotation), a quarter of the
     rate. Both maps are fitted on `fit_on` texts drawn with seed 0 (the shipped model encodes
-    only those: 26 s on two cores, not 8 minutes for 921k) and applied to every vector."""
+    only those: 26 s on two cores, not 8 minutes for 921k) and applied to every vector.
+    `own` (cpu_distill.py's `--recipe self`, a control): the shipped model's own vectors of
+    every text as targets instead, so that training can only lose what the model has."""
     from docsearch.encoder import Encoder
     from docsearch.training.whitening import fit_whitening
+
+    rate = dataclasses.replace(config, peak_lr=config.peak_lr / 4, warmup_steps=100)
+    if own:
+        return Encoder.load(device=device).encode(texts, batch_size=512).astype(np.float16), rate
 
     drawn = np.sort(random.Random(0).sample(range(len(texts)), min(fit_on, len(texts))))
     own = Encoder.load(device=device).encode([texts[i] for i in drawn], batch_size=512)
@@ -447,7 +458,6 @@ def continued(
     targets = np.empty(teacher.shape, np.float16)
     for i in range(0, len(teacher), 100_000):
         targets[i : i + 100_000] = whitened_unit(teacher[i : i + 100_000]) @ (u @ vt)
-    rate = dataclasses.replace(config, peak_lr=config.peak_lr / 4, warmup_steps=100)
     return targets, rate
 
 
