@@ -2,7 +2,7 @@
 
     python benchmarks/cpu_distill.py encode            # resumable; stop it any time (Ctrl-C)
     python benchmarks/cpu_distill.py progress          # how many texts have teacher vectors
-    python benchmarks/cpu_distill.py train --minutes 45 [--recipe continue|scratch]
+    python benchmarks/cpu_distill.py train --minutes 45 [--recipe continue|scratch|self]
     python benchmarks/cpu_distill.py train --steps 8000 --recipe scratch   # resumable
 
 Why: no session since 8 has been lent a GPU, and gpu_distill.py's "far more distillation" (the
@@ -21,9 +21,12 @@ teacher's sentence vectors, pooled as the engine pools them, already clear the d
 
 `train` trains on the short texts encoded so far, with the corpus's sentence-level pairs, by
 gpu_distill.py's own `student` (`configs/attempt-cpu-distill.toml`: v4's batch sizes, 64
-tokens, two threads), and writes ~/.cache/docsearch/runs/cpu-distill-RECIPE/{run.json,model}.
+tokens in training and v4's 128 when encoding, two threads), and writes
+~/.cache/docsearch/runs/cpu-distill-RECIPE/{run.json,model}.
 `continue` (the default) continues the shipped model on the teacher's vectors whitened and
-rotated into its space at a quarter of the rate; `scratch` trains a new one and whitens it.
+rotated into its space at a quarter of the rate; `scratch` trains a new one and whitens it;
+`self`, a control, continues the shipped model on its own vectors (what continuing costs or
+gains with nothing new from the teacher).
 Measure what it makes through the engine's unit:
 
     python benchmarks/dense_units.py --hybrid --pooled \
@@ -83,7 +86,8 @@ def train(minutes: float, recipe: str, steps: int | None, first: int | None) -> 
     corpus, pairs = read_corpus(PACKED / "corpus.json.xz")
     _, short = ordered_texts(corpus, pairs)
     texts, vectors = load_teacher_cache(TEACHER)
-    texts, vectors = texts[: min(short, first or short)], vectors[: min(short, first or short)]
+    kept = min(short, first or short)
+    texts, vectors = texts[:kept], vectors[:kept]
     pairs = [p for p in pairs if not p.source.startswith("passage_")]
     out = RUNS / f"cpu-distill-{recipe}"
     if steps is None:  # a run of so many minutes starts afresh (train() would resume one)

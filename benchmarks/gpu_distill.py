@@ -440,24 +440,21 @@ def continued(
     `own` (cpu_distill.py's `--recipe self`, a control): the shipped model's own vectors of
     every text as targets instead, so that training can only lose what the model has."""
     from docsearch.encoder import Encoder
-    from docsearch.training.whitening import fit_whitening
+    from docsearch.training.whitening import fit_whitening, whitened_unit
 
     rate = dataclasses.replace(config, peak_lr=config.peak_lr / 4, warmup_steps=100)
     if own:
         return Encoder.load(device=device).encode(texts, batch_size=512).astype(np.float16), rate
 
     drawn = np.sort(random.Random(0).sample(range(len(texts)), min(fit_on, len(texts))))
-    own = Encoder.load(device=device).encode([texts[i] for i in drawn], batch_size=512)
+    base = Encoder.load(device=device).encode([texts[i] for i in drawn], batch_size=512)
     mean, matrix = fit_whitening(teacher[drawn].astype(np.float64), 0.75)
-
-    def whitened_unit(rows: np.ndarray) -> np.ndarray:
-        out = (rows.astype(np.float64) - mean) @ matrix
-        return out / np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
-
-    u, _, vt = np.linalg.svd(whitened_unit(teacher[drawn]).T @ own.astype(np.float64))
+    sample = whitened_unit(teacher[drawn].astype(np.float64), mean, matrix)
+    u, _, vt = np.linalg.svd(sample.astype(np.float64).T @ base.astype(np.float64))
     targets = np.empty(teacher.shape, np.float16)
     for i in range(0, len(teacher), 100_000):
-        targets[i : i + 100_000] = whitened_unit(teacher[i : i + 100_000]) @ (u @ vt)
+        chunk = teacher[i : i + 100_000].astype(np.float64)
+        targets[i : i + 100_000] = whitened_unit(chunk, mean, matrix) @ (u @ vt)
     return targets, rate
 
 

@@ -63,7 +63,12 @@ def whiten_unit(vectors: np.ndarray, strength: float = STRENGTH) -> np.ndarray:
     """
     if strength == 0:
         return vectors
-    mean, matrix = fit_whitening(vectors.astype(np.float64), strength)
+    return whitened_unit(vectors, *fit_whitening(vectors.astype(np.float64), strength))
+
+
+def whitened_unit(vectors: np.ndarray, mean: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """`(vectors - mean) @ matrix` (`fit_whitening`'s map, fitted on these or other vectors)
+    as float32 unit vectors."""
     out: np.ndarray = (vectors - mean) @ matrix
     out /= np.linalg.norm(out, axis=1, keepdims=True).clip(1e-12)
     return out.astype(np.float32)
