@@ -22,7 +22,8 @@ teacher's sentence vectors, pooled as the engine pools them, already clear the d
 `train` trains on the short texts encoded so far, with the corpus's sentence-level pairs, by
 gpu_distill.py's own `student` (`configs/attempt-cpu-distill.toml`: v4's batch sizes, 64
 tokens in training and v4's 128 when encoding, two threads), and writes
-~/.cache/docsearch/runs/cpu-distill-RECIPE/{run.json,model}.
+~/.cache/docsearch/runs/cpu-distill-RECIPE/{run.json,model,last} (`model`: the best STS-B
+dev checkpoint; `last`: the end of the run).
 `continue` (the default) continues the shipped model on the teacher's vectors whitened and
 rotated into its space at a quarter of the rate; `scratch` trains a new one and whitens it;
 `self`, a control, continues the shipped model on its own vectors (what continuing costs or

@@ -419,9 +419,29 @@ def student(
     ]
     phase("train")
 
-    model_dir = whitened(best, texts, out / "model", strength=0.75 if recipe == "scratch" else 0)
+    strength = 0.75 if recipe == "scratch" else 0
+    model_dir = whitened(best, texts, out / "model", strength=strength)
     report["stsb_dev_final"] = round(float(evaluate(load_model(model_dir))), 4)
+    last_dir = whitened(last_state(work / "run", best), texts, out / "last", strength=strength)
+    report["stsb_dev_last"] = round(float(evaluate(load_model(last_dir))), 4)
     phase("whiten")
+
+
+def last_state(run_dir: Path, best: Path) -> Path:
+    """The run's last weights (its checkpoint) as a model directory beside `best`: the best
+    STS-B dev checkpoint can be the first evaluation of a continued run (session 22), and what
+    the steps after it did to retrieval is measured on this one."""
+    import torch
+
+    from docsearch.model import load_model, save_model
+    from docsearch.tokenizer import Tokenizer
+
+    model = load_model(best)
+    state = torch.load(run_dir / "checkpoint.pt", weights_only=True, map_location="cpu")
+    model.load_state_dict(state["model"])
+    tokenizer = Tokenizer.load(best / "tokenizer.model")
+    save_model(model, tokenizer.to_bytes(), run_dir / "last")
+    return run_dir / "last"
 
 
 def continued(
