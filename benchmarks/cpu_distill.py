@@ -4,6 +4,7 @@
     python benchmarks/cpu_distill.py progress          # how many texts have teacher vectors
     python benchmarks/cpu_distill.py train --minutes 45 [--recipe continue|scratch|self]
     python benchmarks/cpu_distill.py train --steps 8000 --recipe scratch   # resumable
+    python benchmarks/cpu_distill.py train --steps 1580 --texts 794624 --widen 320  # session 24
 
 Why: no session since 8 has been lent a GPU, and gpu_distill.py's "far more distillation" (the
 teacher's vectors of ~1M R texts where v4 saw 362k) waits on one. On two cores the teacher
@@ -37,6 +38,7 @@ Measure what it makes through the engine's unit:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import random
 import shutil
@@ -80,7 +82,9 @@ def progress() -> None:
     print(f"{min(done * SHARD_SIZE, total):,} of {total:,} texts have teacher vectors")
 
 
-def train(minutes: float, recipe: str, steps: int | None, first: int | None) -> None:
+def train(
+    minutes: float, recipe: str, steps: int | None, first: int | None, wider: int | None
+) -> None:
     from docsearch.training.teacher import load_teacher_cache
     from docsearch.training.train import TrainConfig
 
@@ -90,7 +94,7 @@ def train(minutes: float, recipe: str, steps: int | None, first: int | None) -> 
     kept = min(short, first or short)
     texts, vectors = texts[:kept], vectors[:kept]
     pairs = [p for p in pairs if not p.source.startswith("passage_")]
-    out = RUNS / f"cpu-distill-{recipe}"
+    out = RUNS / (f"cpu-distill-{recipe}" + (f"-wide{wider}" if wider else ""))
     if steps is None:  # a run of so many minutes starts afresh (train() would resume one)
         shutil.rmtree(out / "work", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -98,8 +102,42 @@ def train(minutes: float, recipe: str, steps: int | None, first: int | None) -> 
     print(f"{len(texts):,} texts with teacher vectors, {len(pairs):,} pairs", flush=True)
     phase = phase_timer(out, report)
     config = TrainConfig.from_toml(CONFIG)
+    init_dir = None
+    if wider:
+        if recipe == "scratch":
+            sys.exit("--widen grows the shipped model: use it with --recipe continue or self")
+        init_dir = widened_shipped_model(wider, out / "widened")
+        config = dataclasses.replace(config, hidden_dim=wider)
+        report["hidden_dim"] = wider
     work = out / "work"
-    student(texts, vectors, pairs, config, work, out, minutes, recipe, "cpu", phase, report, steps)
+    student(
+        texts,
+        vectors,
+        pairs,
+        config,
+        work,
+        out,
+        minutes,
+        recipe,
+        "cpu",
+        phase,
+        report,
+        steps,
+        init_dir,
+    )
+
+
+def widened_shipped_model(hidden_dim: int, directory: Path) -> Path:
+    """The shipped model grown to `hidden_dim` units a direction (`training.widen`), written
+    to `directory`: it encodes as the shipped model, and the run trains the new units."""
+    from docsearch.model import load_model, save_model
+    from docsearch.model_config import shipped_model_dir
+    from docsearch.training.widen import widen
+
+    shipped = shipped_model_dir()
+    tokenizer = (shipped / "tokenizer.model").read_bytes()
+    save_model(widen(load_model(shipped), hidden_dim), tokenizer, directory)
+    return directory
 
 
 def main() -> None:
@@ -127,9 +165,18 @@ def main() -> None:
         help="exactly this many steps instead of --minutes, resumable: stop it any time and "
         "run the same command again (a checkpoint every 250 steps)",
     )
+    training.add_argument(
+        "--widen",
+        type=int,
+        default=None,
+        metavar="H",
+        help="continue a copy of the shipped model grown to H hidden units a direction "
+        "(training.widen: it starts out encoding exactly as the shipped one); its own run "
+        "directory, cpu-distill-RECIPE-wideH",
+    )
     args = parser.parse_args()
     if args.command == "train":
-        train(args.minutes, args.recipe, args.steps, args.texts)
+        train(args.minutes, args.recipe, args.steps, args.texts, args.widen)
     else:
         {"encode": encode, "progress": progress}[args.command]()
 

@@ -373,11 +373,13 @@ def student(
     phase: Any,
     report: dict[str, Any],
     steps: int | None = None,
+    init_dir: Path | None = None,
 ) -> None:
     """Train the student on `texts`' teacher `vectors` and `pairs` for about `minutes` (steps
     from a timed warm-up) or exactly `steps`, by `recipe`, then write `out/model` (whitened if
     from scratch). A run in `work/run` with a checkpoint resumes from it (`training.train`).
-    `phase(name)` records each phase's time in `report` (cpu_distill.py shares this)."""
+    `phase(name)` records each phase's time in `report` (cpu_distill.py shares this); `init_dir`
+    starts `continue` and `self` from that model (one that encodes as the shipped one) instead."""
     from docsearch.model import load_model
     from docsearch.model_config import shipped_model_dir
     from docsearch.tokenizer import Tokenizer
@@ -401,7 +403,7 @@ def student(
     init_from = None
     if recipe in ("continue", "self"):
         vectors, config = continued(vectors, texts, config, device, own=recipe == "self")
-        init_from = shipped_model_dir()
+        init_from = init_dir or shipped_model_dir()
         phase("targets")
     best = train(
         config,
