@@ -10,14 +10,19 @@ student's coordinates (a whitened, rotated student is as good as any other):
 - `neighbours@10`: over N texts, each text's 10 nearest others by the student against its 10
   nearest by the teacher (all-MiniLM-L6-v2), the mean overlap (1.0 = the same neighbours);
 - `cosine_pearson`: Pearson's r between the student's and the teacher's cosines of every pair
-  of the N texts.
+  of the N texts;
+each against the teacher's vectors as they are (`teacher`, whose geometry retrieval would
+inherit) and whitened at v4's 0.75, fitted on the sample (`teacher whitened 0.75`, what the
+shipped model and its continuations are trained towards).
 
 Two samples from `cpu_distill.py encode`'s cache (~/.cache/docsearch/distill/teacher), both
 drawn with seed 0: `short`, N texts of the short texts at positions 794,624 onwards (session
 22's runs and `--widen` runs trained on the first 794,624; run 28 and v4 may have seen some of
 them), and `passages`, N of the question -> passage answers (up to 200 words), which no
 distillation run here trained on. The student encodes as the engine does (`Encoder.encode`);
-N = 5,000 takes about a minute per model on two cores.
+N = 5,000 takes about a minute per model on two cores. A reference row scores the whitened
+teacher against the teacher: what a student that matched its whitened targets exactly would
+score in the `teacher` columns.
 """
 
 from __future__ import annotations
@@ -80,16 +85,29 @@ def main() -> None:
     args = parser.parse_args()
 
     from docsearch.encoder import Encoder
+    from docsearch.training.whitening import fit_whitening, whitened_unit
 
     drawn = samples(args.n)
     report: dict[str, object] = {"machine": machine_info(), "n": args.n, "models": {}}
+    models: dict[str, dict[str, object]] = report["models"]  # type: ignore[assignment]
+    targets = {}  # sample -> {"teacher": vectors, "teacher whitened 0.75": vectors}
+    for sample, (_, teacher) in drawn.items():
+        mean, matrix = fit_whitening(teacher.astype(np.float64), 0.75)
+        whitened = whitened_unit(teacher.astype(np.float64), mean, matrix).astype(np.float32)
+        targets[sample] = {"teacher": teacher, "teacher whitened 0.75": whitened}
+    models["teacher whitened 0.75"] = {
+        sample: {"teacher": fit(t["teacher whitened 0.75"], t["teacher"])}
+        for sample, t in targets.items()
+    }
+    print("teacher whitened 0.75", json.dumps(models["teacher whitened 0.75"]), flush=True)
     for spec in args.model:
         name, directory = spec.split("=", 1)
         encoder = Encoder.load(Path(directory).expanduser())
         scores = {}
-        for sample, (texts, teacher) in drawn.items():
-            scores[sample] = fit(encoder.encode(texts, batch_size=256), teacher)
-        report["models"][name] = scores  # type: ignore[index]
+        for sample, (texts, _) in drawn.items():
+            vectors = encoder.encode(texts, batch_size=256)
+            scores[sample] = {ref: fit(vectors, t) for ref, t in targets[sample].items()}
+        models[name] = scores
         print(name, json.dumps(scores), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
