@@ -5,6 +5,8 @@
     python benchmarks/cpu_distill.py train --minutes 45 [--recipe continue|scratch|self]
     python benchmarks/cpu_distill.py train --steps 8000 --recipe scratch   # resumable
     python benchmarks/cpu_distill.py train --steps 1580 --texts 794624 --widen 320  # session 24
+    python benchmarks/cpu_distill.py train --steps 1580 --texts 794624 \
+        --config configs/attempt-topic-batches.toml                             # session 24
 
 Why: no session since 8 has been lent a GPU, and gpu_distill.py's "far more distillation" (the
 teacher's vectors of ~1M R texts where v4 saw 362k) waits on one. On two cores the teacher
@@ -83,7 +85,12 @@ def progress() -> None:
 
 
 def train(
-    minutes: float, recipe: str, steps: int | None, first: int | None, wider: int | None
+    minutes: float,
+    recipe: str,
+    steps: int | None,
+    first: int | None,
+    wider: int | None,
+    config_file: Path = CONFIG,
 ) -> None:
     from docsearch.training.teacher import load_teacher_cache
     from docsearch.training.train import TrainConfig
@@ -95,13 +102,15 @@ def train(
     texts, vectors = texts[:kept], vectors[:kept]
     pairs = [p for p in pairs if not p.source.startswith("passage_")]
     out = RUNS / (f"cpu-distill-{recipe}" + (f"-wide{wider}" if wider else ""))
+    if config_file != CONFIG:  # another recipe's run keeps its own directory
+        out = out.with_name(out.name + "-" + config_file.stem.removeprefix("attempt-"))
     if steps is None:  # a run of so many minutes starts afresh (train() would resume one)
         shutil.rmtree(out / "work", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
     report: dict[str, Any] = {"device": "cpu", "texts": len(texts), "pairs": len(pairs)}
     print(f"{len(texts):,} texts with teacher vectors, {len(pairs):,} pairs", flush=True)
     phase = phase_timer(out, report)
-    config = TrainConfig.from_toml(CONFIG)
+    config = TrainConfig.from_toml(config_file)
     init_dir = None
     if wider:
         if recipe == "scratch":
@@ -174,9 +183,16 @@ def main() -> None:
         "(training.widen: it starts out encoding exactly as the shipped one); its own run "
         "directory, cpu-distill-RECIPE-wideH",
     )
+    training.add_argument(
+        "--config",
+        type=Path,
+        default=CONFIG,
+        help="a TrainConfig other than configs/attempt-cpu-distill.toml (its run directory gets "
+        "the config's name: cpu-distill-RECIPE-NAME)",
+    )
     args = parser.parse_args()
     if args.command == "train":
-        train(args.minutes, args.recipe, args.steps, args.texts, args.widen)
+        train(args.minutes, args.recipe, args.steps, args.texts, args.widen, args.config)
     else:
         {"encode": encode, "progress": progress}[args.command]()
 

@@ -220,6 +220,27 @@ def batches(n: int, batch_size: int, rng: np.random.Generator) -> Iterator[np.nd
         yield order[i : i + batch_size]
 
 
+def topic_batches(
+    topics: np.ndarray, batch_size: int, per_topic: int, rng: np.random.Generator
+) -> Iterator[np.ndarray]:
+    """`batches`, but each batch made of runs of `per_topic` texts of one topic (topic-aware
+    sampling, as TAS-B composes its distillation batches): a student's in-batch negatives are
+    then texts near its own, where a random batch teaches only coarse distinctions.
+
+    Args:
+        topics: int[n] a topic (cluster) label per text.
+    Returns:
+        int64[batch_size] arrays of row indices, every text once (the last short batch dropped).
+    """
+    n = len(topics)
+    order = np.lexsort((rng.random(n), topics))  # topics contiguous, shuffled within each
+    runs = [order[i : i + per_topic] for i in range(0, n - per_topic + 1, per_topic)]
+    picked = rng.permutation(len(runs))
+    per_batch = batch_size // per_topic
+    for i in range(0, len(picked) - per_batch + 1, per_batch):
+        yield np.concatenate([runs[j] for j in picked[i : i + per_batch]])
+
+
 # The second teacher cache: a larger sample of the general sources (texts already in the first
 # cache are skipped), so the student sees more of the teacher's space.
 EXTRA_POOL_SIZES = {

@@ -18,7 +18,7 @@ import torch
 
 from docsearch.model import BiGRUEncoder, EncoderConfig, load_model, save_model
 from docsearch.tokenizer import Tokenizer
-from docsearch.training.data import Pair, batches
+from docsearch.training.data import Pair, batches, topic_batches
 from docsearch.training.losses import DistillationLoss, PairLoss
 from docsearch.training.schedule import learning_rate
 
@@ -80,6 +80,10 @@ class TrainConfig:
     eval_every: int = 250
     checkpoint_every: int = 250
     threads: int = 2
+    # Topic-aware batches (0: random batches): the distillation texts clustered by their teacher
+    # vectors into this many topics, each batch made of runs of `topic_size` texts of one topic.
+    topic_clusters: int = 0
+    topic_size: int = 64
 
     @classmethod
     def from_toml(cls, path: Path) -> TrainConfig:
@@ -214,9 +218,15 @@ def train(
 
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     started, seen = time.monotonic(), 0
+    topics = _topics(teacher_t, config) if config.topic_clusters else None
     model.train()
     while step < config.steps:
-        for index in batches(len(texts), config.batch_size, rng):
+        epoch = (
+            batches(len(texts), config.batch_size, rng)
+            if topics is None
+            else topic_batches(topics, config.batch_size, config.topic_size, rng)
+        )
+        for index in epoch:
             if step >= config.steps:
                 break
             for group in optimizer.param_groups:
@@ -254,6 +264,26 @@ def train(
                 _save_checkpoint(checkpoint, model, optimizer, step, best)
     _save_checkpoint(checkpoint, model, optimizer, step, best)
     return out_dir / "best"
+
+
+def _topics(teacher: torch.Tensor, config: TrainConfig) -> np.ndarray:
+    """A topic per distillation text: k-means (FAISS) of its teacher vector, `topic_clusters`
+    centroids trained on at most 64 vectors each."""
+    import faiss
+
+    vectors = np.ascontiguousarray(teacher.numpy(), dtype=np.float32)
+    kmeans = faiss.Kmeans(
+        vectors.shape[1],
+        config.topic_clusters,
+        niter=10,
+        seed=config.seed,
+        spherical=True,
+        max_points_per_centroid=64,
+    )
+    kmeans.train(vectors)
+    _, labels = kmeans.index.search(vectors, 1)
+    log.info("%d texts in %d topics", len(vectors), config.topic_clusters)
+    return labels[:, 0]
 
 
 def _pair_batch_loss(

@@ -233,3 +233,16 @@ def test_hard_negatives_join_the_candidates_of_the_pair_loss(tiny_model_dir: Pat
         with_negative = _pair_batch_loss(model, hard, tokenizer, TrainConfig(), PairLoss())
     # One more candidate in the anchor -> candidates direction can only raise InfoNCE.
     assert float(with_negative) > float(without)
+
+
+def test_topic_batches_are_runs_of_one_topic_covering_every_text_once() -> None:
+    from docsearch.training.data import topic_batches
+
+    topics = np.repeat(np.arange(6), 40)  # 6 topics of 40 texts
+    np.random.default_rng(3).shuffle(topics)
+    drawn = list(topic_batches(topics, batch_size=40, per_topic=10, rng=np.random.default_rng(0)))
+    assert len(drawn) == 6 and all(len(b) == 40 for b in drawn)
+    assert sorted(np.concatenate(drawn).tolist()) == list(range(240))
+    for batch in drawn:
+        for run in batch.reshape(4, 10):
+            assert len(set(topics[run].tolist())) == 1
