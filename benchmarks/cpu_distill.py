@@ -91,6 +91,7 @@ def train(
     first: int | None,
     wider: int | None,
     config_file: Path = CONFIG,
+    seed: int | None = None,
 ) -> None:
     from docsearch.training.teacher import load_teacher_cache
     from docsearch.training.train import TrainConfig
@@ -104,6 +105,8 @@ def train(
     out = RUNS / (f"cpu-distill-{recipe}" + (f"-wide{wider}" if wider else ""))
     if config_file != CONFIG:  # another recipe's run keeps its own directory
         out = out.with_name(out.name + "-" + config_file.stem.removeprefix("attempt-"))
+    if seed is not None:  # a replicate: its own directory too
+        out = out.with_name(f"{out.name}-seed{seed}")
     if steps is None:  # a run of so many minutes starts afresh (train() would resume one)
         shutil.rmtree(out / "work", ignore_errors=True)
     out.mkdir(parents=True, exist_ok=True)
@@ -111,6 +114,8 @@ def train(
     print(f"{len(texts):,} texts with teacher vectors, {len(pairs):,} pairs", flush=True)
     phase = phase_timer(out, report)
     config = TrainConfig.from_toml(config_file)
+    if seed is not None:
+        config = dataclasses.replace(config, seed=seed)
     init_dir = None
     if wider:
         if recipe == "scratch":
@@ -190,9 +195,10 @@ def main() -> None:
         help="a TrainConfig other than configs/attempt-cpu-distill.toml (its run directory gets "
         "the config's name: cpu-distill-RECIPE-NAME)",
     )
+    training.add_argument("--seed", type=int, default=None, help="instead of the config's seed")
     args = parser.parse_args()
     if args.command == "train":
-        train(args.minutes, args.recipe, args.steps, args.texts, args.widen, args.config)
+        train(args.minutes, args.recipe, args.steps, args.texts, args.widen, args.config, args.seed)
     else:
         {"encode": encode, "progress": progress}[args.command]()
 
