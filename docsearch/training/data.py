@@ -225,7 +225,9 @@ def topic_batches(
 ) -> Iterator[np.ndarray]:
     """`batches`, but each batch made of runs of `per_topic` texts of one topic (topic-aware
     sampling, as TAS-B composes its distillation batches): a student's in-batch negatives are
-    then texts near its own, where a random batch teaches only coarse distinctions.
+    then texts near its own, where a random batch teaches only coarse distinctions. Runs are cut
+    from the texts laid out topic by topic, so where a topic's size is not a multiple of
+    `per_topic` one run holds the end of a topic and the start of the next.
 
     Args:
         topics: int[n] a topic (cluster) label per text.
